@@ -1,0 +1,1 @@
+//! Client-side-apply semantics computed in one place. STUB.

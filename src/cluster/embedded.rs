@@ -1,0 +1,1 @@
+//! `Cluster` on the in-process store. STUB.

@@ -1,0 +1,1 @@
+//! `Cluster` over HTTP on the local socket of a running peapod. STUB.

@@ -1,0 +1,1 @@
+//! Controller runtime and controllers. STUB.

@@ -1,0 +1,10 @@
+//! peapod: a terminal console that is itself a one-machine Kubernetes.
+//! Layers (lower never imports higher): api → store → cluster → controllers/server → cli/tui.
+
+pub mod api;
+pub mod cli;
+pub mod cluster;
+pub mod controllers;
+pub mod daemon;
+pub mod server;
+pub mod store;

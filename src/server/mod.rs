@@ -1,0 +1,1 @@
+//! Kubernetes-style REST API over the local unix socket. STUB.
