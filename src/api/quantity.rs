@@ -135,6 +135,13 @@ impl Quantity {
         }
     }
 
+    /// The same quantity rounded up (away from zero) to whole thousandths, as the API server
+    /// stores resource lists (`0.1m` becomes `1m`).
+    pub fn round_up_milli(&self) -> Quantity {
+        let nanos = div_away(self.nanos, 1_000_000).saturating_mul(1_000_000);
+        Quantity::from_nanos(nanos, self.format)
+    }
+
     pub fn format(&self) -> QuantityFormat {
         self.format
     }
@@ -545,6 +552,15 @@ mod tests {
         let e = Quantity::from_json(&json!(true)).unwrap_err();
         assert!(e.contains("true"), "{e}");
         assert!(Quantity::from_json(&json!("12x")).is_err());
+    }
+
+    #[test]
+    fn round_up_milli_matches_resource_list_defaulting() {
+        assert_eq!(q("0.1m").round_up_milli().to_string(), "1m");
+        assert_eq!(q("1n").round_up_milli().to_string(), "1m");
+        assert_eq!(q("-1n").round_up_milli().to_string(), "-1m");
+        assert_eq!(q("1.5Gi").round_up_milli().to_string(), "1536Mi");
+        assert_eq!(q("250m").round_up_milli(), q("250m"));
     }
 
     #[test]
