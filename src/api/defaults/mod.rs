@@ -8,6 +8,9 @@ mod core;
 pub(crate) mod pod;
 mod workloads;
 
+#[cfg(test)]
+pub(crate) use core::base64_encode;
+
 use crate::api::kinds::KindInfo;
 use crate::api::quantity::Quantity;
 use serde_json::{Map, Value};

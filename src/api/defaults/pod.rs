@@ -169,7 +169,10 @@ fn limits_to_requests(c: &mut Map<String, Value>) {
         return;
     };
     for (name, q) in limits {
-        requests.entry(name).or_insert(q);
+        // A limit that is not a quantity is reported once, at the limit, not again here.
+        if crate::api::quantity::Quantity::from_json(&q).is_ok() {
+            requests.entry(name).or_insert(q);
+        }
     }
 }
 
