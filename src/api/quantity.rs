@@ -181,11 +181,11 @@ fn split(s: &str) -> Result<Parts<'_>, QuantityError> {
     let b = s.as_bytes();
     let mut pos = 0;
     let mut negative = false;
-    if let Some(&c) = b.first() {
-        if c == b'-' || c == b'+' {
-            negative = c == b'-';
-            pos = 1;
-        }
+    if let Some(&c) = b.first()
+        && (c == b'-' || c == b'+')
+    {
+        negative = c == b'-';
+        pos = 1;
     }
     let int_start = pos;
     while pos < b.len() && b[pos].is_ascii_digit() {
@@ -297,12 +297,12 @@ fn magnitude(digits: &[u8], k: i128, mult: u128) -> u128 {
     let mut inexact = false;
     for &d in r_digits.iter().rev() {
         let x = d as u128 * mult + carry;
-        inexact |= x % 10 != 0;
+        inexact |= !x.is_multiple_of(10);
         carry = x / 10;
     }
     // carry < mult <= 2^60 < 10^19, so after 20 more (zero) digits it is gone.
     for _ in 0..zeros.min(40) {
-        inexact |= carry % 10 != 0;
+        inexact |= !carry.is_multiple_of(10);
         carry /= 10;
     }
     let total = whole

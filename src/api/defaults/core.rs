@@ -9,12 +9,11 @@ pub(super) fn service(obj: &mut Map<String, Value>) {
         return;
     };
     default_str(spec, "sessionAffinity", "None");
-    if spec.get("sessionAffinity").and_then(Value::as_str) == Some("ClientIP") {
-        if let Some(client_ip) =
+    if spec.get("sessionAffinity").and_then(Value::as_str) == Some("ClientIP")
+        && let Some(client_ip) =
             ensure_child(spec, "sessionAffinityConfig").and_then(|c| ensure_child(c, "clientIP"))
-        {
-            default_value(client_ip, "timeoutSeconds", json!(10800));
-        }
+    {
+        default_value(client_ip, "timeoutSeconds", json!(10800));
     }
     default_str(spec, "type", "ClusterIP");
     for p in each_item(spec, "ports") {
@@ -24,10 +23,10 @@ pub(super) fn service(obj: &mut Map<String, Value>) {
             Some(Value::String(s)) => s.is_empty(),
             Some(v) => v.as_i64() == Some(0),
         };
-        if target_unset {
-            if let Some(port) = p.get("port").filter(|v| v.is_i64() || v.is_u64()).cloned() {
-                p.insert("targetPort".into(), port);
-            }
+        if target_unset
+            && let Some(port) = p.get("port").filter(|v| v.is_i64() || v.is_u64()).cloned()
+        {
+            p.insert("targetPort".into(), port);
         }
     }
     let ty = spec
@@ -80,11 +79,10 @@ pub(super) fn namespace(obj: &mut Map<String, Value>) {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    if !name.is_empty() {
-        if let Some(labels) = ensure_child(obj, "metadata").and_then(|m| ensure_child(m, "labels"))
-        {
-            labels.insert("kubernetes.io/metadata.name".into(), Value::String(name));
-        }
+    if !name.is_empty()
+        && let Some(labels) = ensure_child(obj, "metadata").and_then(|m| ensure_child(m, "labels"))
+    {
+        labels.insert("kubernetes.io/metadata.name".into(), Value::String(name));
     }
     if let Some(spec) = ensure_child(obj, "spec") {
         default_value(spec, "finalizers", json!(["kubernetes"]));

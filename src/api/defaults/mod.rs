@@ -108,10 +108,10 @@ fn each_item<'a>(
 fn canonical_resource_list(map: &mut Map<String, Value>, key: &str) {
     if let Some(list) = child(map, key) {
         for v in list.values_mut() {
-            if let Ok(q) = Quantity::from_json(v) {
-                if !v.is_null() {
-                    *v = q.round_up_milli().to_json();
-                }
+            if let Ok(q) = Quantity::from_json(v)
+                && !v.is_null()
+            {
+                *v = q.round_up_milli().to_json();
             }
         }
     }

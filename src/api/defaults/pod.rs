@@ -63,10 +63,10 @@ pub(super) fn default_pod(obj: &mut Map<String, Value>) {
         for list in ["containers", "initContainers"] {
             for c in each_item(spec, list) {
                 for p in each_item(c, "ports") {
-                    if p.get("hostPort").and_then(Value::as_i64).unwrap_or(0) == 0 {
-                        if let Some(cp) = p.get("containerPort").cloned() {
-                            p.insert("hostPort".into(), cp);
-                        }
+                    if p.get("hostPort").and_then(Value::as_i64).unwrap_or(0) == 0
+                        && let Some(cp) = p.get("containerPort").cloned()
+                    {
+                        p.insert("hostPort".into(), cp);
                     }
                 }
             }
@@ -213,14 +213,12 @@ fn default_volume(v: &mut Map<String, Value>) {
             }
         }
     }
-    if let Some(e) = child(v, "emptyDir") {
-        if let Some(limit) = e.get("sizeLimit") {
-            if let Ok(q) = crate::api::quantity::Quantity::from_json(limit) {
-                if !limit.is_null() {
-                    e.insert("sizeLimit".into(), q.to_json());
-                }
-            }
-        }
+    if let Some(e) = child(v, "emptyDir")
+        && let Some(limit) = e.get("sizeLimit")
+        && let Ok(q) = crate::api::quantity::Quantity::from_json(limit)
+        && !limit.is_null()
+    {
+        e.insert("sizeLimit".into(), q.to_json());
     }
 }
 

@@ -32,10 +32,10 @@ pub(super) fn replication_controller(obj: &mut Map<String, Value>) {
         return;
     };
     let labels = template_labels(spec);
-    if let Some(l) = &labels {
-        if empty_map(spec.get("selector")) {
-            spec.insert("selector".into(), l.clone());
-        }
+    if let Some(l) = &labels
+        && empty_map(spec.get("selector"))
+    {
+        spec.insert("selector".into(), l.clone());
     }
     default_value(spec, "replicas", json!(1));
     default_template(spec, Some("Always"));
@@ -57,11 +57,11 @@ pub(super) fn deployment(obj: &mut Map<String, Value>) {
     default_value(spec, "replicas", json!(1));
     if let Some(strategy) = ensure_child(spec, "strategy") {
         default_str(strategy, "type", "RollingUpdate");
-        if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
-            if let Some(ru) = ensure_child(strategy, "rollingUpdate") {
-                default_value(ru, "maxUnavailable", json!("25%"));
-                default_value(ru, "maxSurge", json!("25%"));
-            }
+        if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate")
+            && let Some(ru) = ensure_child(strategy, "rollingUpdate")
+        {
+            default_value(ru, "maxUnavailable", json!("25%"));
+            default_value(ru, "maxSurge", json!("25%"));
         }
     }
     default_value(spec, "revisionHistoryLimit", json!(10));
@@ -75,11 +75,11 @@ pub(super) fn daemon_set(obj: &mut Map<String, Value>) {
     };
     if let Some(strategy) = ensure_child(spec, "updateStrategy") {
         default_str(strategy, "type", "RollingUpdate");
-        if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
-            if let Some(ru) = ensure_child(strategy, "rollingUpdate") {
-                default_value(ru, "maxUnavailable", json!(1));
-                default_value(ru, "maxSurge", json!(0));
-            }
+        if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate")
+            && let Some(ru) = ensure_child(strategy, "rollingUpdate")
+        {
+            default_value(ru, "maxUnavailable", json!(1));
+            default_value(ru, "maxSurge", json!(0));
         }
     }
     default_value(spec, "revisionHistoryLimit", json!(10));
@@ -102,10 +102,10 @@ pub(super) fn stateful_set(obj: &mut Map<String, Value>) {
             strategy.insert("type".into(), json!("RollingUpdate"));
             default_value(strategy, "rollingUpdate", json!({}));
         }
-        if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
-            if let Some(ru) = child(strategy, "rollingUpdate") {
-                default_value(ru, "partition", json!(0));
-            }
+        if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate")
+            && let Some(ru) = child(strategy, "rollingUpdate")
+        {
+            default_value(ru, "partition", json!(0));
         }
     }
     if let Some(policy) = ensure_child(spec, "persistentVolumeClaimRetentionPolicy") {

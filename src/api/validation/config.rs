@@ -77,16 +77,12 @@ pub(super) fn secret(obj: &Value, errs: &mut Errs) {
         }
         "kubernetes.io/dockercfg" => require_json(data, ".dockercfg", errs),
         "kubernetes.io/dockerconfigjson" => require_json(data, ".dockerconfigjson", errs),
-        "kubernetes.io/basic-auth" => {
-            if !has("username") && !has("password") {
-                errs.required(&data_path.key("username"), "");
-                errs.required(&data_path.key("password"), "");
-            }
+        "kubernetes.io/basic-auth" if !has("username") && !has("password") => {
+            errs.required(&data_path.key("username"), "");
+            errs.required(&data_path.key("password"), "");
         }
-        "kubernetes.io/ssh-auth" => {
-            if !non_empty("ssh-privatekey") {
-                errs.required(&data_path.key("ssh-privatekey"), "");
-            }
+        "kubernetes.io/ssh-auth" if !non_empty("ssh-privatekey") => {
+            errs.required(&data_path.key("ssh-privatekey"), "");
         }
         "kubernetes.io/tls" => {
             for k in ["tls.crt", "tls.key"] {
@@ -176,10 +172,10 @@ fn validate_access_modes(spec: &Value, path: &Path, errs: &mut Errs) {
 }
 
 fn validate_volume_mode(spec: &Value, path: &Path, errs: &mut Errs) {
-    if let Some(mode) = get(spec, "volumeMode") {
-        if !matches!(mode.as_str(), Some("Block" | "Filesystem")) {
-            errs.not_supported(&path.child("volumeMode"), mode, &["Block", "Filesystem"]);
-        }
+    if let Some(mode) = get(spec, "volumeMode")
+        && !matches!(mode.as_str(), Some("Block" | "Filesystem"))
+    {
+        errs.not_supported(&path.child("volumeMode"), mode, &["Block", "Filesystem"]);
     }
 }
 
@@ -249,10 +245,10 @@ pub(super) fn persistent_volume(obj: &Value, errs: &mut Errs) {
         }
     }
     for source in ["hostPath", "local"] {
-        if let Some(s) = get(spec, source) {
-            if string(s, "path").is_empty() {
-                errs.required(&path.child(source).child("path"), "");
-            }
+        if let Some(s) = get(spec, source)
+            && string(s, "path").is_empty()
+        {
+            errs.required(&path.child(source).child("path"), "");
         }
     }
     validate_volume_mode(spec, &path, errs);

@@ -339,17 +339,17 @@ fn validate_field_ref(f: &Value, path: &Path, errs: &mut Errs) {
         return;
     }
     // metadata.labels['key'] and metadata.annotations['key'] pick one entry.
-    if let Some((base, rest)) = field_path.split_once("['") {
-        if let Some(key) = rest.strip_suffix("']") {
-            match base {
-                "metadata.labels" => errs.invalid_each(path, key, names::is_qualified_name(key)),
-                "metadata.annotations" => {
-                    errs.invalid_each(path, key, names::is_qualified_name(&key.to_lowercase()))
-                }
-                _ => errs.invalid_str(path, base, "does not support subscript"),
+    if let Some((base, rest)) = field_path.split_once("['")
+        && let Some(key) = rest.strip_suffix("']")
+    {
+        match base {
+            "metadata.labels" => errs.invalid_each(path, key, names::is_qualified_name(key)),
+            "metadata.annotations" => {
+                errs.invalid_each(path, key, names::is_qualified_name(&key.to_lowercase()))
             }
-            return;
+            _ => errs.invalid_str(path, base, "does not support subscript"),
         }
+        return;
     }
     if !ENV_FIELD_PATHS.contains(&field_path) {
         errs.not_supported(
@@ -485,10 +485,8 @@ fn validate_handler(h: &Value, path: &Path, kinds: &[&str], errs: &mut Errs) {
         }
         found += 1;
         match *kind {
-            "exec" => {
-                if items(action, "command").is_empty() {
-                    errs.required(&ap.child("command"), "");
-                }
+            "exec" if items(action, "command").is_empty() => {
+                errs.required(&ap.child("command"), "");
             }
             "httpGet" => {
                 if string(action, "path").is_empty() {

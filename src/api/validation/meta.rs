@@ -158,10 +158,11 @@ pub(super) fn validate_object_meta_update(new: &Value, old: &Value, errs: &mut E
         "deletionTimestamp",
         "deletionGracePeriodSeconds",
     ] {
-        if let Some(v) = get(nm, field) {
-            if Some(v) != get(om, field) && !(v.as_str() == Some("") && get(om, field).is_none()) {
-                errs.immutable(&path.child(field), v);
-            }
+        if let Some(v) = get(nm, field)
+            && Some(v) != get(om, field)
+            && !(v.as_str() == Some("") && get(om, field).is_none())
+        {
+            errs.immutable(&path.child(field), v);
         }
     }
     if get(om, "deletionTimestamp").is_some() {

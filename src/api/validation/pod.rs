@@ -214,10 +214,8 @@ fn validate_volume_source(vol: &Value, path: &Path, errs: &mut Errs) {
             }
             validate_projection_items(src, &sp, errs);
         }
-        "persistentVolumeClaim" => {
-            if string(src, "claimName").is_empty() {
-                errs.required(&sp.child("claimName"), "");
-            }
+        "persistentVolumeClaim" if string(src, "claimName").is_empty() => {
+            errs.required(&sp.child("claimName"), "");
         }
         "nfs" => {
             if string(src, "server").is_empty() {
@@ -236,14 +234,14 @@ fn validate_volume_source(vol: &Value, path: &Path, errs: &mut Errs) {
 
 /// `defaultMode` and `items` of secret and configMap volumes.
 fn validate_projection_items(src: &Value, path: &Path, errs: &mut Errs) {
-    if let Some(mode) = get(src, "defaultMode") {
-        if !mode.as_i64().is_some_and(|m| (0..=0o777).contains(&m)) {
-            errs.invalid(
-                &path.child("defaultMode"),
-                mode,
-                "must be a number between 0 and 0777 (octal), both inclusive",
-            );
-        }
+    if let Some(mode) = get(src, "defaultMode")
+        && !mode.as_i64().is_some_and(|m| (0..=0o777).contains(&m))
+    {
+        errs.invalid(
+            &path.child("defaultMode"),
+            mode,
+            "must be a number between 0 and 0777 (octal), both inclusive",
+        );
     }
     for (i, item) in items(src, "items").iter().enumerate() {
         let ip = path.child("items").index(i);

@@ -235,10 +235,14 @@ fn validate_traffic_policies(spec: &Value, ty: &str, path: &Path, errs: &mut Err
     } else if externally_accessible {
         errs.required(&path.child("externalTrafficPolicy"), "");
     }
-    if let Some(hc) = get(spec, "healthCheckNodePort").filter(|v| v.as_i64() != Some(0)) {
-        if !(ty == "LoadBalancer" && external == "Local") {
-            errs.invalid(&path.child("healthCheckNodePort"), hc, "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'");
-        }
+    if let Some(hc) = get(spec, "healthCheckNodePort").filter(|v| v.as_i64() != Some(0))
+        && !(ty == "LoadBalancer" && external == "Local")
+    {
+        errs.invalid(
+            &path.child("healthCheckNodePort"),
+            hc,
+            "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+        );
     }
     match get(spec, "internalTrafficPolicy") {
         None if matches!(ty, "ClusterIP" | "NodePort" | "LoadBalancer") => {

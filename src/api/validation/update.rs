@@ -235,30 +235,30 @@ fn job(new: &Value, old: &Value, errs: &mut Errs) {
     let new_template = field(&ns, "template");
     let suspended = os.get("suspend").and_then(Value::as_bool) == Some(true)
         && at(at(old, "status"), "startTime").is_null();
-    if suspended {
-        if let (Some(ot), Some(nt)) = (old_template.as_object_mut(), new_template.as_object()) {
-            let nm = nt
-                .get("metadata")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
-            if let Some(om) = ot
-                .entry("metadata")
-                .or_insert_with(|| Value::Object(Map::new()))
-                .as_object_mut()
-            {
-                copy_field(om, &nm, "labels");
-                copy_field(om, &nm, "annotations");
-            }
-            let nspec = nt
-                .get("spec")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
-            if let Some(ospec) = ot.get_mut("spec").and_then(Value::as_object_mut) {
-                for k in ["nodeSelector", "tolerations", "affinity", "schedulingGates"] {
-                    copy_field(ospec, &nspec, k);
-                }
+    if suspended
+        && let (Some(ot), Some(nt)) = (old_template.as_object_mut(), new_template.as_object())
+    {
+        let nm = nt
+            .get("metadata")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(om) = ot
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()))
+            .as_object_mut()
+        {
+            copy_field(om, &nm, "labels");
+            copy_field(om, &nm, "annotations");
+        }
+        let nspec = nt
+            .get("spec")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(ospec) = ot.get_mut("spec").and_then(Value::as_object_mut) {
+            for k in ["nodeSelector", "tolerations", "affinity", "schedulingGates"] {
+                copy_field(ospec, &nspec, k);
             }
         }
     }
@@ -311,13 +311,14 @@ fn persistent_volume_claim(new: &Value, old: &Value, errs: &mut Errs) {
     if ns != os {
         errs.forbidden(&path, "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims");
     }
-    if let (Some(n), Some(o)) = (new_size, old_size) {
-        if bound && n < o {
-            errs.forbidden(
-                &path.child("resources").child("requests").child("storage"),
-                "field can not be less than previous value",
-            );
-        }
+    if let (Some(n), Some(o)) = (new_size, old_size)
+        && bound
+        && n < o
+    {
+        errs.forbidden(
+            &path.child("resources").child("requests").child("storage"),
+            "field can not be less than previous value",
+        );
     }
 }
 

@@ -238,10 +238,11 @@ fn int_or_percent_value(v: &Value) -> i64 {
 }
 
 fn not_more_than_100_percent(v: &Value, path: &Path, errs: &mut Errs) {
-    if let Some(s) = v.as_str() {
-        if names::is_valid_percent(s).is_empty() && int_or_percent_value(v) > 100 {
-            errs.invalid_shown(path, s, "must not be greater than 100%");
-        }
+    if let Some(s) = v.as_str()
+        && names::is_valid_percent(s).is_empty()
+        && int_or_percent_value(v) > 100
+    {
+        errs.invalid_shown(path, s, "must not be greater than 100%");
     }
 }
 
@@ -461,14 +462,14 @@ fn validate_job_spec(spec: &Value, path: &Path, errs: &mut Errs) {
             }
         }
     }
-    if let Some(policy) = get(spec, "podReplacementPolicy") {
-        if !matches!(policy.as_str(), Some("TerminatingOrFailed" | "Failed")) {
-            errs.not_supported(
-                &path.child("podReplacementPolicy"),
-                policy,
-                &["TerminatingOrFailed", "Failed"],
-            );
-        }
+    if let Some(policy) = get(spec, "podReplacementPolicy")
+        && !matches!(policy.as_str(), Some("TerminatingOrFailed" | "Failed"))
+    {
+        errs.not_supported(
+            &path.child("podReplacementPolicy"),
+            policy,
+            &["TerminatingOrFailed", "Failed"],
+        );
     }
     let tp = path.child("template");
     let opts = SpecOpts {
