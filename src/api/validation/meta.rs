@@ -145,14 +145,14 @@ fn validate_finalizers(finalizers: &[Value], path: &Path, errs: &mut Errs) {
 pub(super) fn validate_object_meta_update(new: &Value, old: &Value, errs: &mut Errs) {
     let (nm, om) = (at(new, "metadata"), at(old, "metadata"));
     let path = Path::root("metadata");
-    // Name and namespace must match exactly; uid, creationTimestamp and deletionTimestamp are
-    // carried over by the store when an update leaves them out, so only a different value counts.
-    for field in ["name", "namespace"] {
-        if string(nm, field) != string(om, field) {
-            errs.immutable(&path.child(field), at(nm, field));
-        }
+    // The name must match exactly. Namespace, uid, creationTimestamp and deletionTimestamp are
+    // filled in from the request or the stored object when an update leaves them out (as the
+    // API server does), so only a different value counts.
+    if string(nm, "name") != string(om, "name") {
+        errs.immutable(&path.child("name"), at(nm, "name"));
     }
     for field in [
+        "namespace",
         "uid",
         "creationTimestamp",
         "deletionTimestamp",
@@ -160,7 +160,7 @@ pub(super) fn validate_object_meta_update(new: &Value, old: &Value, errs: &mut E
     ] {
         if let Some(v) = get(nm, field)
             && Some(v) != get(om, field)
-            && !(v.as_str() == Some("") && get(om, field).is_none())
+            && v.as_str() != Some("")
         {
             errs.immutable(&path.child(field), v);
         }

@@ -31,8 +31,9 @@ fn identity_metadata_is_immutable() {
             "metadata.uid: Invalid value: \"u2\": field is immutable",
         ]
     );
-    // Leaving uid and creationTimestamp out is not a change: the store keeps them.
+    // Leaving namespace, uid and creationTimestamp out is not a change: the store keeps them.
     let new = with(old.clone(), |p| {
+        p["metadata"].as_object_mut().unwrap().remove("namespace");
         p["metadata"].as_object_mut().unwrap().remove("uid");
         p["metadata"]
             .as_object_mut()
