@@ -3,6 +3,7 @@
 //! local socket of a running `peapod serve` or console).
 
 pub mod embedded;
+pub mod logs;
 pub mod remote;
 
 use crate::api::error::ApiResult;
