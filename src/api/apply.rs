@@ -95,7 +95,10 @@ mod tests {
         let m2 = with_last_applied(&json!({"metadata":{"name":"a","labels":{"x":"1"}},"spec":{"containers":[{"name":"c","image":"i2"}]}})).unwrap();
         let out = three_way(&current, &m2);
         assert_eq!(out["spec"]["containers"][0]["image"], "i2");
-        assert_eq!(out["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(
+            out["spec"]["containers"][0]["imagePullPolicy"],
+            "IfNotPresent"
+        );
         assert_eq!(out["spec"]["nodeName"], "n1");
         assert_eq!(out["metadata"]["labels"], json!({"x":"1","ctrl":"z"}));
     }

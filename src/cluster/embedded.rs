@@ -4,8 +4,8 @@
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::kinds::KindInfo;
 use crate::api::request::{
-    ApplyOutcome, BatchMode, DeleteOptions, DeleteOutcome, EventType, ListOptions, LogOptions, ObjectList,
-    Patch, WatchEvent, WriteOptions,
+    ApplyOutcome, BatchMode, DeleteOptions, DeleteOutcome, EventType, ListOptions, LogOptions,
+    ObjectList, Patch, WatchEvent, WriteOptions,
 };
 use crate::api::selector::{FieldSelector, LabelSelector};
 use crate::cluster::{Cluster, LogStream, WatchStream};
@@ -70,12 +70,21 @@ impl Filter {
 
 /// Translate a stored change into what a filtered watcher sees: an object that starts
 /// matching is ADDED, one that stops matching is DELETED (as the API server's watch does).
-fn filtered_event(filter: &Filter, t: EventType, obj: &Value, prev: Option<&Value>) -> Option<WatchEvent> {
+fn filtered_event(
+    filter: &Filter,
+    t: EventType,
+    obj: &Value,
+    prev: Option<&Value>,
+) -> Option<WatchEvent> {
     let now = filter.matches(obj);
     let before = prev.map(|p| filter.matches(p));
     let event_type = match (t, before, now) {
         (EventType::Deleted, _, _) => {
-            if before.unwrap_or(now) { EventType::Deleted } else { return None }
+            if before.unwrap_or(now) {
+                EventType::Deleted
+            } else {
+                return None;
+            }
         }
         (_, Some(true), true) => EventType::Modified,
         (_, Some(true), false) => EventType::Deleted,
@@ -85,16 +94,18 @@ fn filtered_event(filter: &Filter, t: EventType, obj: &Value, prev: Option<&Valu
         (t, None, true) => t,
         (_, None, false) => return None,
     };
-    Some(WatchEvent { event_type, object: obj.clone() })
+    Some(WatchEvent {
+        event_type,
+        object: obj.clone(),
+    })
 }
 
 fn parse_revision(rv: Option<&str>) -> ApiResult<Option<u64>> {
     match rv.map(str::trim) {
         None | Some("") | Some("0") => Ok(None),
-        Some(s) => s
-            .parse::<u64>()
-            .map(Some)
-            .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {s:?}: expected a number"))),
+        Some(s) => s.parse::<u64>().map(Some).map_err(|_| {
+            ApiError::bad_request(format!("invalid resourceVersion {s:?}: expected a number"))
+        }),
     }
 }
 
@@ -104,17 +115,35 @@ impl Cluster for EmbeddedCluster {
         format!("embedded {}", self.store.path().display())
     }
 
-    async fn get(&self, kind: &'static KindInfo, namespace: Option<&str>, name: &str) -> ApiResult<Value> {
+    async fn get(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> ApiResult<Value> {
         Ok((*self.store.get(kind, namespace, name)?).clone())
     }
 
-    async fn list(&self, kind: &'static KindInfo, namespace: Option<&str>, opts: &ListOptions) -> ApiResult<ObjectList> {
+    async fn list(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<ObjectList> {
         let filter = Filter::new(kind, opts)?;
         let (items, rev) = self.store.list(kind, namespace, |o| filter.matches(o));
-        Ok(ObjectList { items: items.iter().map(|o| (**o).clone()).collect(), resource_version: rev })
+        Ok(ObjectList {
+            items: items.iter().map(|o| (**o).clone()).collect(),
+            resource_version: rev,
+        })
     }
 
-    async fn watch(&self, kind: &'static KindInfo, namespace: Option<&str>, opts: &ListOptions) -> ApiResult<WatchStream> {
+    async fn watch(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<WatchStream> {
         let filter = Filter::new(kind, opts)?;
         let from = parse_revision(opts.resource_version.as_deref())?;
         let start = self.store.watch(kind, namespace, from)?;
@@ -122,7 +151,12 @@ impl Cluster for EmbeddedCluster {
             Initial::Snapshot(items) => items
                 .iter()
                 .filter(|o| filter.matches(o))
-                .map(|o| Ok(WatchEvent { event_type: EventType::Added, object: (**o).clone() }))
+                .map(|o| {
+                    Ok(WatchEvent {
+                        event_type: EventType::Added,
+                        object: (**o).clone(),
+                    })
+                })
                 .collect(),
             Initial::Replay(events) => events
                 .iter()
@@ -142,7 +176,9 @@ impl Cluster for EmbeddedCluster {
                         match recv.rx.recv().await {
                             Some(c) => {
                                 let prev = c.prev.as_deref();
-                                if let Some(ev) = filtered_event(&filter, c.event_type, &c.object, prev) {
+                                if let Some(ev) =
+                                    filtered_event(&filter, c.event_type, &c.object, prev)
+                                {
                                     return Some((Ok(ev), (recv, filter, false)));
                                 }
                             }
@@ -165,16 +201,19 @@ impl Cluster for EmbeddedCluster {
 
     async fn create(&self, obj: Value, opts: &WriteOptions) -> ApiResult<Value> {
         let opts = opts.clone();
-        self.blocking(move |s| Ok((*s.create(obj, &opts)?).clone())).await
+        self.blocking(move |s| Ok((*s.create(obj, &opts)?).clone()))
+            .await
     }
 
     async fn update(&self, obj: Value, opts: &WriteOptions) -> ApiResult<Value> {
         let opts = opts.clone();
-        self.blocking(move |s| Ok((*s.update(obj, &opts)?).clone())).await
+        self.blocking(move |s| Ok((*s.update(obj, &opts)?).clone()))
+            .await
     }
 
     async fn update_status(&self, obj: Value) -> ApiResult<Value> {
-        self.blocking(move |s| Ok((*s.update_status(obj)?).clone())).await
+        self.blocking(move |s| Ok((*s.update_status(obj)?).clone()))
+            .await
     }
 
     async fn patch(
@@ -185,8 +224,13 @@ impl Cluster for EmbeddedCluster {
         patch: Patch,
         opts: &WriteOptions,
     ) -> ApiResult<Value> {
-        let (ns, name, opts) = (namespace.map(str::to_string), name.to_string(), opts.clone());
-        self.blocking(move |s| Ok((*s.patch(kind, ns.as_deref(), &name, &patch, &opts)?).clone())).await
+        let (ns, name, opts) = (
+            namespace.map(str::to_string),
+            name.to_string(),
+            opts.clone(),
+        );
+        self.blocking(move |s| Ok((*s.patch(kind, ns.as_deref(), &name, &patch, &opts)?).clone()))
+            .await
     }
 
     async fn delete(
@@ -196,8 +240,13 @@ impl Cluster for EmbeddedCluster {
         name: &str,
         opts: &DeleteOptions,
     ) -> ApiResult<DeleteOutcome> {
-        let (ns, name, opts) = (namespace.map(str::to_string), name.to_string(), opts.clone());
-        self.blocking(move |s| s.delete(kind, ns.as_deref(), &name, &opts)).await
+        let (ns, name, opts) = (
+            namespace.map(str::to_string),
+            name.to_string(),
+            opts.clone(),
+        );
+        self.blocking(move |s| s.delete(kind, ns.as_deref(), &name, &opts))
+            .await
     }
 
     async fn apply_batch(
@@ -208,11 +257,13 @@ impl Cluster for EmbeddedCluster {
         opts: &WriteOptions,
     ) -> ApiResult<Vec<ApplyOutcome>> {
         let (ns, opts) = (default_namespace.to_string(), opts.clone());
-        self.blocking(move |s| s.apply_batch(objs, mode, &ns, &opts)).await
+        self.blocking(move |s| s.apply_batch(objs, mode, &ns, &opts))
+            .await
     }
 
     async fn logs(&self, namespace: &str, pod: &str, opts: &LogOptions) -> ApiResult<LogStream> {
-        let kind = crate::api::kinds::lookup("pods").ok_or_else(|| ApiError::internal("pods kind missing"))?;
+        let kind = crate::api::kinds::lookup("pods")
+            .ok_or_else(|| ApiError::internal("pods kind missing"))?;
         let obj = self.store.get(kind, Some(namespace), pod)?;
         crate::cluster::logs::stream(&self.log_dir, &obj, opts, self.store.clone())
     }

@@ -19,7 +19,12 @@ use std::time::Duration;
 /// Directory of one container's log files.
 pub fn container_dir(log_dir: &Path, pod: &Value, container: &str) -> PathBuf {
     log_dir
-        .join(format!("{}_{}_{}", pod.namespace().unwrap_or("default"), pod.name(), pod.uid()))
+        .join(format!(
+            "{}_{}_{}",
+            pod.namespace().unwrap_or("default"),
+            pod.name(),
+            pod.uid()
+        ))
         .join(container)
 }
 
@@ -36,12 +41,22 @@ fn pick_container(pod: &Value, wanted: Option<&str>) -> ApiResult<String> {
     let all = container_names(pod);
     match wanted {
         Some(c) if all.iter().any(|n| n == c) => Ok(c.to_string()),
-        Some(c) => Err(ApiError::bad_request(format!("container {c} is not valid for pod {}", pod.name()))),
+        Some(c) => Err(ApiError::bad_request(format!(
+            "container {c} is not valid for pod {}",
+            pod.name()
+        ))),
         None => {
-            let main: Vec<&Value> =
-                pod.pointer("/spec/containers").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+            let main: Vec<&Value> = pod
+                .pointer("/spec/containers")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().collect())
+                .unwrap_or_default();
             match main.as_slice() {
-                [one] => Ok(one.get("name").and_then(Value::as_str).unwrap_or("").to_string()),
+                [one] => Ok(one
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()),
                 _ => Err(ApiError::bad_request(format!(
                     "a container name must be specified for pod {}, choose one of: [{}]",
                     pod.name(),
@@ -78,11 +93,18 @@ fn render(line: &str, opts: &LogOptions, since: Option<jiff::Timestamp>) -> Opti
         }
     }
     let end = if tag == "P" { "" } else { "\n" };
-    Some(if opts.timestamps { format!("{ts} {msg}{end}") } else { format!("{msg}{end}") })
+    Some(if opts.timestamps {
+        format!("{ts} {msg}{end}")
+    } else {
+        format!("{msg}{end}")
+    })
 }
 
 fn render_all(text: &str, opts: &LogOptions, since: Option<jiff::Timestamp>) -> String {
-    let lines: Vec<String> = text.lines().filter_map(|l| render(l, opts, since)).collect();
+    let lines: Vec<String> = text
+        .lines()
+        .filter_map(|l| render(l, opts, since))
+        .collect();
     let skip = match opts.tail_lines {
         Some(n) if n >= 0 => lines.len().saturating_sub(n as usize),
         _ => 0,
@@ -92,7 +114,12 @@ fn render_all(text: &str, opts: &LogOptions, since: Option<jiff::Timestamp>) -> 
 
 /// A stream of a container's log; with `follow` it keeps reading new lines (and the next
 /// restart's file) until the pod is gone.
-pub fn stream(log_dir: &Path, pod: &Value, opts: &LogOptions, store: Arc<Store>) -> ApiResult<LogStream> {
+pub fn stream(
+    log_dir: &Path,
+    pod: &Value,
+    opts: &LogOptions,
+    store: Arc<Store>,
+) -> ApiResult<LogStream> {
     let container = pick_container(pod, opts.container.as_deref())?;
     let dir = container_dir(log_dir, pod, &container);
     let files = restarts(&dir);
@@ -117,7 +144,9 @@ pub fn stream(log_dir: &Path, pod: &Value, opts: &LogOptions, store: Arc<Store>)
             }
         }
     };
-    let since = opts.since_seconds.map(|s| jiff::Timestamp::now() - jiff::SignedDuration::from_secs(s));
+    let since = opts
+        .since_seconds
+        .map(|s| jiff::Timestamp::now() - jiff::SignedDuration::from_secs(s));
     let path = dir.join(format!("{chosen}.log"));
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let first = Bytes::from(render_all(&text, opts, since));
@@ -186,9 +215,18 @@ impl Follow {
         }
         self.offset += buf.len() as u64;
         self.partial.push_str(&String::from_utf8_lossy(&buf));
-        let Some(cut) = self.partial.rfind('\n') else { return None };
+        let Some(cut) = self.partial.rfind('\n') else {
+            return None;
+        };
         let complete: String = self.partial.drain(..=cut).collect();
-        Some(render_all(&complete, &LogOptions { tail_lines: None, ..self.opts.clone() }, None))
+        Some(render_all(
+            &complete,
+            &LogOptions {
+                tail_lines: None,
+                ..self.opts.clone()
+            },
+            None,
+        ))
     }
 
     /// Checked about once a second: following stops when the pod is deleted or replaced.
@@ -197,7 +235,9 @@ impl Follow {
         if self.idle % 10 != 0 {
             return true;
         }
-        let Some(kind) = kinds::lookup("pods") else { return false };
+        let Some(kind) = kinds::lookup("pods") else {
+            return false;
+        };
         match self.store.get(kind, Some(&self.namespace), &self.name) {
             Ok(p) => p.uid() == self.uid,
             Err(_) => false,
@@ -214,9 +254,16 @@ mod tests {
         let text = "2024-01-01T00:00:00.1Z stdout F one\n2024-01-01T00:00:01Z stderr P tw\n2024-01-01T00:00:01Z stderr F o\n2024-01-01T00:00:02Z stdout F three\n";
         let o = LogOptions::default();
         assert_eq!(render_all(text, &o, None), "one\ntwo\nthree\n");
-        let o = LogOptions { tail_lines: Some(1), ..Default::default() };
+        let o = LogOptions {
+            tail_lines: Some(1),
+            ..Default::default()
+        };
         assert_eq!(render_all(text, &o, None), "three\n");
-        let o = LogOptions { timestamps: true, tail_lines: Some(1), ..Default::default() };
+        let o = LogOptions {
+            timestamps: true,
+            tail_lines: Some(1),
+            ..Default::default()
+        };
         assert_eq!(render_all(text, &o, None), "2024-01-01T00:00:02Z three\n");
     }
 
@@ -224,7 +271,10 @@ mod tests {
     fn container_choice_is_explained() {
         let pod = serde_json::json!({"metadata":{"name":"p"},"spec":{"containers":[{"name":"a"},{"name":"b"}]}});
         let e = pick_container(&pod, None).unwrap_err();
-        assert_eq!(e.message, "a container name must be specified for pod p, choose one of: [a b]");
+        assert_eq!(
+            e.message,
+            "a container name must be specified for pod p, choose one of: [a b]"
+        );
         assert_eq!(pick_container(&pod, Some("b")).unwrap(), "b");
         assert!(pick_container(&pod, Some("c")).is_err());
     }

@@ -81,9 +81,21 @@ impl Db {
                 .map_err(|e| storage(format!("object {} is not valid JSON: {e}", k.value())))?;
             objects.push((k.value().to_string(), value));
         }
-        let revision = meta.get(REVISION).map_err(storage)?.map(|g| g.value()).unwrap_or(0);
-        let compacted = meta.get(COMPACTED).map_err(storage)?.map(|g| g.value()).unwrap_or(0);
-        Ok(Loaded { objects, revision, compacted })
+        let revision = meta
+            .get(REVISION)
+            .map_err(storage)?
+            .map(|g| g.value())
+            .unwrap_or(0);
+        let compacted = meta
+            .get(COMPACTED)
+            .map_err(storage)?
+            .map(|g| g.value())
+            .unwrap_or(0);
+        Ok(Loaded {
+            objects,
+            revision,
+            compacted,
+        })
     }
 
     /// Write a transaction's changes, its log entries and the new revision atomically; drop log
@@ -97,7 +109,11 @@ impl Db {
         durable: bool,
     ) -> ApiResult<u64> {
         let mut tx = self.db.begin_write().map_err(storage)?;
-        let durability = if durable { Durability::Immediate } else { Durability::None };
+        let durability = if durable {
+            Durability::Immediate
+        } else {
+            Durability::None
+        };
         tx.set_durability(durability).map_err(storage)?;
         let mut new_compacted = compacted;
         {
@@ -111,16 +127,20 @@ impl Db {
                         objects.remove(c.key.as_str()).map_err(storage)?;
                     }
                     _ => {
-                        objects.insert(c.key.as_str(), body.as_slice()).map_err(storage)?;
+                        objects
+                            .insert(c.key.as_str(), body.as_slice())
+                            .map_err(storage)?;
                     }
                 }
-                let entry = json!({"type": c.event_type.as_str(), "key": c.key, "object": &*c.object});
+                let entry =
+                    json!({"type": c.event_type.as_str(), "key": c.key, "object": &*c.object});
                 let entry = serde_json::to_vec(&entry).map_err(storage)?;
                 log.insert(c.revision, entry.as_slice()).map_err(storage)?;
             }
             if revision > retention && revision - retention > compacted {
                 new_compacted = revision - retention;
-                log.retain_in(compacted..=new_compacted, |_, _| false).map_err(storage)?;
+                log.retain_in(compacted..=new_compacted, |_, _| false)
+                    .map_err(storage)?;
                 meta.insert(COMPACTED, new_compacted).map_err(storage)?;
             }
             meta.insert(REVISION, revision).map_err(storage)?;
@@ -140,7 +160,10 @@ impl Db {
         for entry in log.range(after + 1..=upto).map_err(storage)? {
             let (rev, body) = entry.map_err(storage)?;
             let v: Value = serde_json::from_slice(body.value()).map_err(storage)?;
-            let event_type = v["type"].as_str().and_then(EventType::parse).unwrap_or(EventType::Modified);
+            let event_type = v["type"]
+                .as_str()
+                .and_then(EventType::parse)
+                .unwrap_or(EventType::Modified);
             out.push(LoggedEvent {
                 revision: rev.value(),
                 key: v["key"].as_str().unwrap_or("").to_string(),

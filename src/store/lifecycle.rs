@@ -5,9 +5,12 @@
 use crate::api::apply;
 use crate::api::error::{ApiError, ApiResult, FieldError, FieldErrorType};
 use crate::api::kinds::{self, KindInfo};
-use crate::api::object::{ObjectExt, ObjectKey, kind_of, now_rfc3339, set_meta};
+use crate::api::object::{
+    FOREGROUND_FINALIZER, ORPHAN_FINALIZER, ObjectExt, ObjectKey, kind_of, now_rfc3339, set_meta,
+};
 use crate::api::request::{
-    ApplyOutcome, BatchMode, DeleteOptions, DeleteOutcome, FieldValidation, Patch, Propagation, WriteOptions,
+    ApplyOutcome, BatchMode, DeleteOptions, DeleteOutcome, FieldValidation, Patch, Propagation,
+    WriteOptions,
 };
 use crate::api::{defaults, patch, schema, validation};
 use crate::store::{Store, Txn};
@@ -15,16 +18,20 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
 /// Namespaces every cluster has from its first start.
-pub const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
 /// Namespaces that cannot be deleted.
 pub const PROTECTED_NAMESPACES: [&str; 4] = SYSTEM_NAMESPACES;
 
-pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
-pub const ORPHAN_FINALIZER: &str = "orphan";
-
 /// Metadata only the server sets; copied from the stored object on update.
-const SYSTEM_META: [&str; 6] =
-    ["uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace"];
+const SYSTEM_META: [&str; 6] = [
+    "uid",
+    "creationTimestamp",
+    "generation",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "namespace",
+];
 
 fn namespace_kind() -> &'static KindInfo {
     kinds::by_resource("", "namespaces").unwrap_or(&kinds::KINDS[3])
@@ -64,7 +71,9 @@ fn invalid(kind: &KindInfo, obj: &Value, causes: Vec<FieldError>) -> ApiResult<(
 /// look-alike digits.
 fn random_suffix() -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    (0..5).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
+    (0..5)
+        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// The namespace an object is written into must exist and not be terminating.
@@ -129,7 +138,12 @@ fn qos_class(pod: &Value) -> &'static str {
     }
 }
 
-pub fn create(txn: &mut Txn, mut obj: Value, default_ns: Option<&str>, opts: &WriteOptions) -> ApiResult<Arc<Value>> {
+pub fn create(
+    txn: &mut Txn,
+    mut obj: Value,
+    default_ns: Option<&str>,
+    opts: &WriteOptions,
+) -> ApiResult<Arc<Value>> {
     let (kind, _) = locate(&mut obj, default_ns)?;
     invalid(kind, &obj, check_schema(kind, &obj, opts.field_validation))?;
     if !obj.resource_version().is_empty() {
@@ -144,7 +158,11 @@ pub fn create(txn: &mut Txn, mut obj: Value, default_ns: Option<&str>, opts: &Wr
             let mut tries = 0;
             loop {
                 let name = format!("{prefix}{}", random_suffix());
-                if txn.get(&ObjectKey::new(kind, obj.namespace(), &name)).is_none() || tries > 8 {
+                if txn
+                    .get(&ObjectKey::new(kind, obj.namespace(), &name))
+                    .is_none()
+                    || tries > 8
+                {
                     set_meta(&mut obj, "name", Some(Value::String(name)))?;
                     break;
                 }
@@ -152,7 +170,13 @@ pub fn create(txn: &mut Txn, mut obj: Value, default_ns: Option<&str>, opts: &Wr
             }
         }
     }
-    for f in ["uid", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "creationTimestamp"] {
+    for f in [
+        "uid",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "creationTimestamp",
+    ] {
         set_meta(&mut obj, f, None)?;
     }
     defaults::apply_defaults(kind, &mut obj);
@@ -162,7 +186,11 @@ pub fn create(txn: &mut Txn, mut obj: Value, default_ns: Option<&str>, opts: &Wr
     if txn.get(&key).is_some() {
         return Err(ApiError::already_exists(&kind.resource(), obj.name()));
     }
-    set_meta(&mut obj, "uid", Some(json!(uuid::Uuid::new_v4().to_string())))?;
+    set_meta(
+        &mut obj,
+        "uid",
+        Some(json!(uuid::Uuid::new_v4().to_string())),
+    )?;
     set_meta(&mut obj, "creationTimestamp", Some(json!(now_rfc3339())))?;
     set_meta(&mut obj, "generation", Some(json!(1)))?;
     if let Some(map) = obj.as_object_mut() {
@@ -179,7 +207,9 @@ fn spec_part(obj: &Value) -> Map<String, Value> {
     obj.as_object()
         .map(|m| {
             m.iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind"))
+                .filter(|(k, _)| {
+                    !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind")
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         })
@@ -200,7 +230,10 @@ fn check_preconditions(kind: &KindInfo, current: &Value, obj: &Value) -> ApiResu
         return Err(ApiError::conflict(
             &kind.resource(),
             current.name(),
-            &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", current.uid()),
+            &format!(
+                "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                current.uid()
+            ),
         ));
     }
     Ok(())
@@ -212,9 +245,18 @@ fn ready_to_remove(kind: &KindInfo, obj: &Value) -> bool {
         return false;
     }
     match kind.kind {
-        "Namespace" => obj.pointer("/spec/finalizers").and_then(Value::as_array).is_none_or(|a| a.is_empty()),
+        "Namespace" => obj
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_none_or(|a| a.is_empty()),
         // A pod on a node stays until the node agent confirms it stopped (grace 0).
-        "Pod" => pod_unbound(obj) || obj.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64) == Some(0),
+        "Pod" => {
+            pod_unbound(obj)
+                || obj
+                    .pointer("/metadata/deletionGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+                    == Some(0)
+        }
         _ => true,
     }
 }
@@ -237,9 +279,16 @@ impl Updated {
     }
 }
 
-pub fn update(txn: &mut Txn, mut obj: Value, opts: &WriteOptions, status_only: bool) -> ApiResult<Updated> {
+pub fn update(
+    txn: &mut Txn,
+    mut obj: Value,
+    opts: &WriteOptions,
+    status_only: bool,
+) -> ApiResult<Updated> {
     let (kind, key) = locate(&mut obj, None)?;
-    let current = txn.get(&key).ok_or_else(|| ApiError::not_found(&kind.resource(), obj.name()))?;
+    let current = txn
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(&kind.resource(), obj.name()))?;
     check_preconditions(kind, &current, &obj)?;
     let mut new = if status_only {
         // Status writes change nothing but status.
@@ -257,7 +306,11 @@ pub fn update(txn: &mut Txn, mut obj: Value, opts: &WriteOptions, status_only: b
         invalid(kind, &obj, check_schema(kind, &obj, opts.field_validation))?;
         let mut n = obj;
         for f in SYSTEM_META {
-            set_meta(&mut n, f, current.pointer(&format!("/metadata/{f}")).cloned())?;
+            set_meta(
+                &mut n,
+                f,
+                current.pointer(&format!("/metadata/{f}")).cloned(),
+            )?;
         }
         if kind.has_status {
             match current.get("status") {
@@ -286,7 +339,11 @@ pub fn update(txn: &mut Txn, mut obj: Value, opts: &WriteOptions, status_only: b
         }
         n
     };
-    set_meta(&mut new, "resourceVersion", current.pointer("/metadata/resourceVersion").cloned())?;
+    set_meta(
+        &mut new,
+        "resourceVersion",
+        current.pointer("/metadata/resourceVersion").cloned(),
+    )?;
     if ready_to_remove(kind, &new) {
         txn.put(&key, new);
         let gone = txn.remove(&key).unwrap_or(current);
@@ -307,11 +364,15 @@ pub fn patch(
     opts: &WriteOptions,
 ) -> ApiResult<Updated> {
     let key = ObjectKey::new(kind, namespace, name);
-    let current = txn.get(&key).ok_or_else(|| ApiError::not_found(&kind.resource(), name))?;
+    let current = txn
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(&kind.resource(), name))?;
     let mut patched = match p {
         Patch::Merge(body) => {
             if !body.is_object() {
-                return Err(ApiError::bad_request("merge patch body must be a JSON object"));
+                return Err(ApiError::bad_request(
+                    "merge patch body must be a JSON object",
+                ));
             }
             let mut v = (*current).clone();
             patch::merge_patch(&mut v, body);
@@ -326,7 +387,11 @@ pub fn patch(
         )));
     }
     if patched.resource_version().is_empty() {
-        set_meta(&mut patched, "resourceVersion", current.pointer("/metadata/resourceVersion").cloned())?;
+        set_meta(
+            &mut patched,
+            "resourceVersion",
+            current.pointer("/metadata/resourceVersion").cloned(),
+        )?;
     }
     // A patch may carry status (controllers patch status); keep it by writing it after.
     let status_changed = kind.has_status && patched.get("status") != current.get("status");
@@ -357,14 +422,19 @@ pub fn delete(
     opts: &DeleteOptions,
 ) -> ApiResult<DeleteOutcome> {
     let key = ObjectKey::new(kind, namespace, name);
-    let current = txn.get(&key).ok_or_else(|| ApiError::not_found(&kind.resource(), name))?;
+    let current = txn
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(&kind.resource(), name))?;
     if let Some(uid) = &opts.precondition_uid
         && uid != current.uid()
     {
         return Err(ApiError::conflict(
             &kind.resource(),
             name,
-            &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", current.uid()),
+            &format!(
+                "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                current.uid()
+            ),
         ));
     }
     if let Some(rv) = &opts.precondition_resource_version
@@ -394,19 +464,27 @@ pub fn delete(
         }
         _ => {}
     }
-    let fin_value = if finalizers.is_empty() { None } else { Some(json!(finalizers)) };
+    let fin_value = if finalizers.is_empty() {
+        None
+    } else {
+        Some(json!(finalizers))
+    };
     set_meta(&mut obj, "finalizers", fin_value)?;
 
     let grace = match kind.kind {
         "Pod" if pod_unbound(&obj) => 0,
         "Pod" => opts.grace_period_seconds.unwrap_or_else(|| {
-            obj.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30)
+            obj.pointer("/spec/terminationGracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .unwrap_or(30)
         }),
         _ => 0,
     }
     .max(0);
     let already = current.deletion_timestamp().is_some();
-    let previous_grace = obj.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64);
+    let previous_grace = obj
+        .pointer("/metadata/deletionGracePeriodSeconds")
+        .and_then(Value::as_i64);
     // A second delete may only shorten the grace period.
     let grace = match (already, previous_grace) {
         (true, Some(p)) => grace.min(p),
@@ -414,7 +492,11 @@ pub fn delete(
     };
     if !already || previous_grace != Some(grace) {
         let when = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(grace);
-        set_meta(&mut obj, "deletionTimestamp", Some(json!(when.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())))?;
+        set_meta(
+            &mut obj,
+            "deletionTimestamp",
+            Some(json!(when.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())),
+        )?;
         set_meta(&mut obj, "deletionGracePeriodSeconds", Some(json!(grace)))?;
     }
     if kind.kind == "Namespace" {
@@ -428,16 +510,28 @@ pub fn delete(
         return Ok(DeleteOutcome::Pending(obj));
     }
     if !already {
-        set_meta(&mut obj, "generation", Some(json!(current.generation() + 1)))?;
+        set_meta(
+            &mut obj,
+            "generation",
+            Some(json!(current.generation() + 1)),
+        )?;
     }
     Ok(DeleteOutcome::Pending((*txn.put(&key, obj)).clone()))
 }
 
 /// Create, or three-way update, one manifest.
-pub fn apply_one(txn: &mut Txn, mut obj: Value, mode: BatchMode, default_ns: &str, opts: &WriteOptions) -> ApiResult<ApplyOutcome> {
+pub fn apply_one(
+    txn: &mut Txn,
+    mut obj: Value,
+    mode: BatchMode,
+    default_ns: &str,
+    opts: &WriteOptions,
+) -> ApiResult<ApplyOutcome> {
     let (kind, key) = locate(&mut obj, Some(default_ns))?;
     if mode == BatchMode::Create {
-        return Ok(ApplyOutcome::Created((*create(txn, obj, None, opts)?).clone()));
+        return Ok(ApplyOutcome::Created(
+            (*create(txn, obj, None, opts)?).clone(),
+        ));
     }
     if obj.name().is_empty() {
         return Err(ApiError::bad_request(format!(
@@ -447,10 +541,16 @@ pub fn apply_one(txn: &mut Txn, mut obj: Value, mode: BatchMode, default_ns: &st
     }
     let manifest = apply::with_last_applied(&obj)?;
     match txn.get(&key) {
-        None => Ok(ApplyOutcome::Created((*create(txn, manifest, None, opts)?).clone())),
+        None => Ok(ApplyOutcome::Created(
+            (*create(txn, manifest, None, opts)?).clone(),
+        )),
         Some(current) => {
             let mut desired = apply::three_way(&current, &manifest);
-            set_meta(&mut desired, "resourceVersion", current.pointer("/metadata/resourceVersion").cloned())?;
+            set_meta(
+                &mut desired,
+                "resourceVersion",
+                current.pointer("/metadata/resourceVersion").cloned(),
+            )?;
             match update(txn, desired, opts, false)? {
                 Updated::Stored(o) if o.resource_version() == current.resource_version() => {
                     Ok(ApplyOutcome::Unchanged((*o).clone()))
@@ -467,7 +567,8 @@ impl Store {
             for ns in SYSTEM_NAMESPACES {
                 let key = ObjectKey::new(namespace_kind(), None, ns);
                 if txn.get(&key).is_none() {
-                    let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+                    let obj =
+                        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
                     create(txn, obj, None, &WriteOptions::default())?;
                 }
             }
@@ -475,7 +576,11 @@ impl Store {
         })
     }
 
-    fn write_or_dry<T>(&self, dry_run: bool, f: impl FnOnce(&mut Txn) -> ApiResult<T>) -> ApiResult<T> {
+    fn write_or_dry<T>(
+        &self,
+        dry_run: bool,
+        f: impl FnOnce(&mut Txn) -> ApiResult<T>,
+    ) -> ApiResult<T> {
         self.transact(!dry_run, f)
     }
 
@@ -484,7 +589,9 @@ impl Store {
     }
 
     pub fn update(&self, obj: Value, opts: &WriteOptions) -> ApiResult<Arc<Value>> {
-        self.write_or_dry(opts.dry_run, |txn| Ok(update(txn, obj, opts, false)?.object()))
+        self.write_or_dry(opts.dry_run, |txn| {
+            Ok(update(txn, obj, opts, false)?.object())
+        })
     }
 
     pub fn update_status(&self, obj: Value) -> ApiResult<Arc<Value>> {
@@ -499,7 +606,9 @@ impl Store {
         p: &Patch,
         opts: &WriteOptions,
     ) -> ApiResult<Arc<Value>> {
-        self.write_or_dry(opts.dry_run, |txn| Ok(patch(txn, kind, namespace, name, p, opts)?.object()))
+        self.write_or_dry(opts.dry_run, |txn| {
+            Ok(patch(txn, kind, namespace, name, p, opts)?.object())
+        })
     }
 
     pub fn delete(

@@ -38,7 +38,11 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { log_retention: 50_000, watch_queue: 20_000, durable: true }
+        StoreOptions {
+            log_retention: 50_000,
+            watch_queue: 20_000,
+            durable: true,
+        }
     }
 }
 
@@ -74,16 +78,26 @@ impl Store {
             Err(Some(msg)) => return Err(OpenError::Other(msg)),
         };
         let loaded = db.load().map_err(|e| OpenError::Other(e.message))?;
-        let objects = loaded.objects.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        let objects = loaded
+            .objects
+            .into_iter()
+            .map(|(k, v)| (k, Arc::new(v)))
+            .collect();
         let store = Store {
             path: path.to_path_buf(),
             db,
-            cache: RwLock::new(Cache { objects, revision: loaded.revision, compacted: loaded.compacted }),
+            cache: RwLock::new(Cache {
+                objects,
+                revision: loaded.revision,
+                compacted: loaded.compacted,
+            }),
             writer: Mutex::new(()),
             hub: WatchHub::new(opts.watch_queue),
             opts,
         };
-        store.ensure_system_namespaces().map_err(|e| OpenError::Other(e.message))?;
+        store
+            .ensure_system_namespaces()
+            .map_err(|e| OpenError::Other(e.message))?;
         Ok(store)
     }
 
@@ -101,9 +115,15 @@ impl Store {
         self.cache.read().ok()?.objects.get(&key.encode()).cloned()
     }
 
-    pub fn get(&self, kind: &KindInfo, namespace: Option<&str>, name: &str) -> ApiResult<Arc<Value>> {
+    pub fn get(
+        &self,
+        kind: &KindInfo,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> ApiResult<Arc<Value>> {
         let key = ObjectKey::new(kind, namespace, name);
-        self.get_key(&key).ok_or_else(|| ApiError::not_found(&kind.resource(), name))
+        self.get_key(&key)
+            .ok_or_else(|| ApiError::not_found(&kind.resource(), name))
     }
 
     /// Objects of one resource (optionally one namespace) passing `keep`, with the revision
@@ -116,10 +136,16 @@ impl Store {
     ) -> (Vec<Arc<Value>>, u64) {
         let filter = WatchFilter {
             resource: kind.resource(),
-            namespace: if kind.namespaced { namespace.map(str::to_string) } else { None },
+            namespace: if kind.namespaced {
+                namespace.map(str::to_string)
+            } else {
+                None
+            },
         };
         let prefix = filter.key_prefix();
-        let Ok(cache) = self.cache.read() else { return (Vec::new(), 0) };
+        let Ok(cache) = self.cache.read() else {
+            return (Vec::new(), 0);
+        };
         let items = cache
             .objects
             .range(prefix.clone()..)
@@ -137,10 +163,20 @@ impl Store {
     }
 
     /// `write`, or with `commit == false` a dry run: the result is computed, nothing stored.
-    pub fn transact<T>(&self, commit: bool, f: impl FnOnce(&mut Txn) -> ApiResult<T>) -> ApiResult<T> {
-        let _w = self.writer.lock().map_err(|_| ApiError::internal("store writer lock poisoned"))?;
+    pub fn transact<T>(
+        &self,
+        commit: bool,
+        f: impl FnOnce(&mut Txn) -> ApiResult<T>,
+    ) -> ApiResult<T> {
+        let _w = self
+            .writer
+            .lock()
+            .map_err(|_| ApiError::internal("store writer lock poisoned"))?;
         let (result, changes, revision, compacted) = {
-            let cache = self.cache.read().map_err(|_| ApiError::internal("store cache lock poisoned"))?;
+            let cache = self
+                .cache
+                .read()
+                .map_err(|_| ApiError::internal("store cache lock poisoned"))?;
             let mut txn = Txn::new(&cache.objects, cache.revision);
             let result = f(&mut txn)?;
             let (changes, revision) = txn.finish();
@@ -149,10 +185,19 @@ impl Store {
         if changes.is_empty() || !commit {
             return Ok(result);
         }
-        let compacted = self.db.commit(&changes, revision, compacted, self.opts.log_retention, self.opts.durable)?;
+        let compacted = self.db.commit(
+            &changes,
+            revision,
+            compacted,
+            self.opts.log_retention,
+            self.opts.durable,
+        )?;
         let changes: Vec<Arc<Change>> = changes.into_iter().map(Arc::new).collect();
         {
-            let mut cache = self.cache.write().map_err(|_| ApiError::internal("store cache lock poisoned"))?;
+            let mut cache = self
+                .cache
+                .write()
+                .map_err(|_| ApiError::internal("store cache lock poisoned"))?;
             for c in &changes {
                 match c.event_type {
                     EventType::Deleted => {
@@ -173,16 +218,31 @@ impl Store {
     /// Start watching. With `from: None` the current objects are returned as the initial
     /// state (the caller sends them as ADDED); with `Some(rev)` the logged changes after `rev`
     /// are replayed. Either way the receiver then gets every later change.
-    pub fn watch(&self, kind: &KindInfo, namespace: Option<&str>, from: Option<u64>) -> ApiResult<WatchStart> {
+    pub fn watch(
+        &self,
+        kind: &KindInfo,
+        namespace: Option<&str>,
+        from: Option<u64>,
+    ) -> ApiResult<WatchStart> {
         let filter = WatchFilter {
             resource: kind.resource(),
-            namespace: if kind.namespaced { namespace.map(str::to_string) } else { None },
+            namespace: if kind.namespaced {
+                namespace.map(str::to_string)
+            } else {
+                None
+            },
         };
         // Holding the writer lock: no change can be published between the snapshot and the
         // subscription, so nothing is lost or duplicated.
-        let _w = self.writer.lock().map_err(|_| ApiError::internal("store writer lock poisoned"))?;
+        let _w = self
+            .writer
+            .lock()
+            .map_err(|_| ApiError::internal("store writer lock poisoned"))?;
         let (revision, compacted) = {
-            let c = self.cache.read().map_err(|_| ApiError::internal("store cache lock poisoned"))?;
+            let c = self
+                .cache
+                .read()
+                .map_err(|_| ApiError::internal("store cache lock poisoned"))?;
             (c.revision, c.compacted)
         };
         let initial = match from {
@@ -196,15 +256,26 @@ impl Store {
                 )));
             }
             Some(rev) if rev < compacted => {
-                return Err(ApiError::expired(format!("too old resource version: {rev} ({compacted})")));
+                return Err(ApiError::expired(format!(
+                    "too old resource version: {rev} ({compacted})"
+                )));
             }
             Some(rev) => {
                 let events = self.db.read_log(rev, revision)?;
-                Initial::Replay(events.into_iter().filter(|e| filter.wants(&e.key)).collect())
+                Initial::Replay(
+                    events
+                        .into_iter()
+                        .filter(|e| filter.wants(&e.key))
+                        .collect(),
+                )
             }
         };
         let receiver = self.hub.subscribe(&filter);
-        Ok(WatchStart { initial, revision, receiver })
+        Ok(WatchStart {
+            initial,
+            revision,
+            receiver,
+        })
     }
 
     pub fn watcher_count(&self) -> usize {
@@ -226,3 +297,5 @@ pub struct WatchStart {
 }
 
 pub use db::LoggedEvent;
+#[cfg(test)]
+mod tests;

@@ -18,7 +18,12 @@ pub struct Txn<'a> {
 
 impl<'a> Txn<'a> {
     pub(super) fn new(base: &'a BTreeMap<String, Arc<Value>>, revision: u64) -> Txn<'a> {
-        Txn { base, overlay: BTreeMap::new(), changes: Vec::new(), revision }
+        Txn {
+            base,
+            overlay: BTreeMap::new(),
+            changes: Vec::new(),
+            revision,
+        }
     }
 
     pub(super) fn finish(self) -> (Vec<Change>, u64) {
@@ -46,7 +51,11 @@ impl<'a> Txn<'a> {
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        for (k, v) in self.overlay.range(prefix.to_string()..).take_while(|(k, _)| k.starts_with(prefix)) {
+        for (k, v) in self
+            .overlay
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+        {
             match v {
                 Some(v) => {
                     merged.insert(k.clone(), v.clone());
@@ -62,13 +71,27 @@ impl<'a> Txn<'a> {
     /// Store `obj` under `key` with a fresh resourceVersion; returns the stored object.
     pub fn put(&mut self, key: &ObjectKey, mut obj: Value) -> Arc<Value> {
         self.revision += 1;
-        let _ = set_meta(&mut obj, "resourceVersion", Some(Value::String(self.revision.to_string())));
+        let _ = set_meta(
+            &mut obj,
+            "resourceVersion",
+            Some(Value::String(self.revision.to_string())),
+        );
         let prev = self.get(key);
         let obj = Arc::new(obj);
         let k = key.encode();
         self.overlay.insert(k.clone(), Some(obj.clone()));
-        let event_type = if prev.is_some() { EventType::Modified } else { EventType::Added };
-        self.changes.push(Change { revision: self.revision, key: k, event_type, object: obj.clone(), prev });
+        let event_type = if prev.is_some() {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.changes.push(Change {
+            revision: self.revision,
+            key: k,
+            event_type,
+            object: obj.clone(),
+            prev,
+        });
         obj
     }
 
@@ -77,7 +100,11 @@ impl<'a> Txn<'a> {
         let prev = self.get(key)?;
         self.revision += 1;
         let mut last = (*prev).clone();
-        let _ = set_meta(&mut last, "resourceVersion", Some(Value::String(self.revision.to_string())));
+        let _ = set_meta(
+            &mut last,
+            "resourceVersion",
+            Some(Value::String(self.revision.to_string())),
+        );
         let last = Arc::new(last);
         let k = key.encode();
         self.overlay.insert(k.clone(), None);

@@ -47,7 +47,10 @@ pub struct WatchHub {
 
 impl WatchHub {
     pub fn new(capacity: usize) -> WatchHub {
-        WatchHub { watchers: Mutex::new(Vec::new()), capacity: capacity.max(1) }
+        WatchHub {
+            watchers: Mutex::new(Vec::new()),
+            capacity: capacity.max(1),
+        }
     }
 
     /// Register a watcher. The caller must hold the store's write lock so that no change is
@@ -69,7 +72,9 @@ impl WatchHub {
     /// Deliver changes; never blocks. Watchers whose receiver is gone are removed, watchers whose
     /// queue is full are cut off.
     pub fn publish(&self, changes: &[Arc<Change>]) {
-        let Ok(mut ws) = self.watchers.lock() else { return };
+        let Ok(mut ws) = self.watchers.lock() else {
+            return;
+        };
         ws.retain(|w| {
             for c in changes {
                 if !c.key.starts_with(&w.prefix) {
@@ -112,8 +117,14 @@ mod tests {
     #[test]
     fn filters_by_prefix_and_cuts_off_slow_watchers() {
         let hub = WatchHub::new(2);
-        let all = WatchFilter { resource: "pods".into(), namespace: None };
-        let ns = WatchFilter { resource: "pods".into(), namespace: Some("a".into()) };
+        let all = WatchFilter {
+            resource: "pods".into(),
+            namespace: None,
+        };
+        let ns = WatchFilter {
+            resource: "pods".into(),
+            namespace: Some("a".into()),
+        };
         let mut slow = hub.subscribe(&all);
         let mut fast = hub.subscribe(&ns);
         hub.publish(&[change(1, "pods/a/x"), change(2, "pods/b/y")]);
