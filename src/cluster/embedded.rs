@@ -164,6 +164,7 @@ impl Cluster for EmbeddedCluster {
                 .collect(),
         };
         let resource = kind.resource();
+        let start_rev = start.revision;
         let live = futures::stream::unfold(
             (start.receiver, filter, false),
             move |(mut recv, filter, done)| {
@@ -174,6 +175,9 @@ impl Cluster for EmbeddedCluster {
                     }
                     loop {
                         match recv.rx.recv().await {
+                            // Changes up to the start revision are already in the snapshot
+                            // or replay (they may be published after the subscription).
+                            Some(c) if c.revision <= start_rev => {}
                             Some(c) => {
                                 let prev = c.prev.as_deref();
                                 if let Some(ev) =

@@ -149,6 +149,13 @@ impl Db {
         Ok(new_compacted)
     }
 
+    /// Make every earlier non-durable commit durable (one fsync).
+    pub fn sync(&self) -> ApiResult<()> {
+        let mut tx = self.db.begin_write().map_err(storage)?;
+        tx.set_durability(Durability::Immediate).map_err(storage)?;
+        tx.commit().map_err(storage)
+    }
+
     /// Log entries with revision in `(after, upto]`, in order.
     pub fn read_log(&self, after: u64, upto: u64) -> ApiResult<Vec<LoggedEvent>> {
         let rx = self.db.begin_read().map_err(storage)?;

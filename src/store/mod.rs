@@ -22,7 +22,7 @@ use db::Db;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use watch::{WatchFilter, WatchHub, WatchReceiver};
 
 /// Tunables; defaults suit a workstation.
@@ -59,6 +59,17 @@ pub struct Store {
     writer: Mutex<()>,
     hub: WatchHub,
     opts: StoreOptions,
+    sync: Mutex<SyncState>,
+    synced_cv: Condvar,
+}
+
+/// Group commit bookkeeping: what is on disk, what waits for the next fsync.
+#[derive(Default)]
+struct SyncState {
+    synced: u64,
+    failed: u64,
+    syncing: bool,
+    pending: Vec<Arc<Change>>,
 }
 
 /// Why the store could not be opened.
@@ -94,6 +105,11 @@ impl Store {
             writer: Mutex::new(()),
             hub: WatchHub::new(opts.watch_queue),
             opts,
+            sync: Mutex::new(SyncState {
+                synced: loaded.revision,
+                ..Default::default()
+            }),
+            synced_cv: Condvar::new(),
         };
         store
             .ensure_system_namespaces()
@@ -185,12 +201,15 @@ impl Store {
         if changes.is_empty() || !commit {
             return Ok(result);
         }
+        // Commit without fsync, then wait for a group fsync that covers this revision: writers
+        // arriving during one fsync share the next (group commit), so concurrent clients get
+        // many durable transactions per disk flush.
         let compacted = self.db.commit(
             &changes,
             revision,
             compacted,
             self.opts.log_retention,
-            self.opts.durable,
+            false,
         )?;
         let changes: Vec<Arc<Change>> = changes.into_iter().map(Arc::new).collect();
         {
@@ -211,8 +230,59 @@ impl Store {
             cache.revision = revision;
             cache.compacted = compacted;
         }
-        self.hub.publish(&changes);
+        if let Ok(mut sync) = self.sync.lock() {
+            sync.pending.extend(changes);
+        }
+        drop(_w);
+        self.wait_durable(revision)?;
         Ok(result)
+    }
+
+    /// Block until `revision` is on disk; the first waiter performs the fsync for everyone
+    /// queued, then publishes their changes to watchers (only durable changes are watched).
+    fn wait_durable(&self, revision: u64) -> ApiResult<()> {
+        let poisoned = || ApiError::internal("store sync lock poisoned");
+        let mut st = self.sync.lock().map_err(|_| poisoned())?;
+        loop {
+            if st.synced >= revision {
+                return Ok(());
+            }
+            if st.failed >= revision {
+                return Err(ApiError::internal(format!(
+                    "store: writing revision {revision} to disk failed; the change may be lost"
+                )));
+            }
+            if st.syncing {
+                st = self.synced_cv.wait(st).map_err(|_| poisoned())?;
+                continue;
+            }
+            st.syncing = true;
+            let batch = std::mem::take(&mut st.pending);
+            let upto = batch
+                .last()
+                .map(|c| c.revision)
+                .unwrap_or(revision)
+                .max(revision);
+            drop(st);
+            let result = if self.opts.durable {
+                self.db.sync()
+            } else {
+                Ok(())
+            };
+            st = self.sync.lock().map_err(|_| poisoned())?;
+            st.syncing = false;
+            match result {
+                Ok(()) => {
+                    st.synced = st.synced.max(upto);
+                    self.hub.publish(&batch);
+                }
+                Err(e) => {
+                    tracing::error!("store fsync failed: {e}");
+                    st.failed = st.failed.max(upto);
+                }
+            }
+            self.synced_cv.notify_all();
+        }
     }
 
     /// Start watching. With `from: None` the current objects are returned as the initial
