@@ -187,7 +187,7 @@ impl LabelSelector {
     }
 
     /// This selector with one more requirement ANDed in.
-    pub fn add(mut self, r: Requirement) -> LabelSelector {
+    pub fn with(mut self, r: Requirement) -> LabelSelector {
         self.requirements.push(r);
         LabelSelector::from_requirements(self.requirements)
     }

@@ -373,7 +373,7 @@ fn from_labels_and_helpers() {
     assert_eq!(sel("a!=x").requires_exact_match("a"), None);
     assert_eq!(sel("b=x").requires_exact_match("a"), None);
     let r = Requirement::new("tier", Operator::NotIn, vec!["db".into()]).unwrap();
-    let s = s.add(r);
+    let s = s.with(r);
     assert_eq!(s.to_string(), "a=1,b=2,tier notin (db)");
     assert!(Requirement::new("tier", Operator::In, vec![]).is_err());
     assert!(Requirement::new("tier", Operator::Equals, vec!["a".into(), "b".into()]).is_err());
