@@ -30,7 +30,14 @@ pub struct BenchOptions {
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        BenchOptions { pods: 10_000, batch: 1_000, single: 2_000, concurrency: 16, watchers: 20, list_runs: 20 }
+        BenchOptions {
+            pods: 10_000,
+            batch: 1_000,
+            single: 2_000,
+            concurrency: 16,
+            watchers: 20,
+            list_runs: 20,
+        }
     }
 }
 
@@ -69,8 +76,10 @@ fn tempfile_dir() -> Result<std::path::PathBuf, String> {
 
 async fn run_in(dir: &std::path::Path, o: &BenchOptions) -> Result<(), String> {
     let store = crate::daemon::open_store(dir).map_err(|f| f.message())?;
-    let embedded: Arc<dyn Cluster> =
-        Arc::new(crate::cluster::embedded::EmbeddedCluster::new(store, dir.join("logs")));
+    let embedded: Arc<dyn Cluster> = Arc::new(crate::cluster::embedded::EmbeddedCluster::new(
+        store,
+        dir.join("logs"),
+    ));
     let socket = crate::daemon::socket_path(dir);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = {
@@ -92,17 +101,25 @@ async fn run_in(dir: &std::path::Path, o: &BenchOptions) -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     if !ready {
-        return Err(format!("bench server did not come up on {}", socket.display()));
+        return Err(format!(
+            "bench server did not come up on {}",
+            socket.display()
+        ));
     }
     let po = kinds::lookup("pods").ok_or("pods kind missing")?;
     let total = o.pods + o.single;
-    println!("peapod bench: {} pods batched ({} per request), {} single creates, {} watchers, through the API socket",
-        o.pods, o.batch, o.single, o.watchers);
+    println!(
+        "peapod bench: {} pods batched ({} per request), {} single creates, {} watchers, through the API socket",
+        o.pods, o.batch, o.single, o.watchers
+    );
 
     // Watchers: each counts ADDED pod events until it has seen every pod.
     let mut watchers = Vec::new();
     for _ in 0..o.watchers {
-        let mut s = api.watch(po, None, &ListOptions::default()).await.map_err(|e| e.to_string())?;
+        let mut s = api
+            .watch(po, None, &ListOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
         watchers.push(tokio::spawn(async move {
             let mut seen = 0usize;
             while let Some(ev) = s.next().await {
@@ -127,7 +144,9 @@ async fn run_in(dir: &std::path::Path, o: &BenchOptions) -> Result<(), String> {
     while i < o.pods {
         let end = (i + o.batch).min(o.pods);
         let objs: Vec<Value> = (i..end).map(|n| pod(n, "batch")).collect();
-        api.apply_batch(objs, BatchMode::Create, "default", &WriteOptions::default()).await.map_err(|e| e.to_string())?;
+        api.apply_batch(objs, BatchMode::Create, "default", &WriteOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
         i = end;
     }
     let batched = t.elapsed();
@@ -135,7 +154,9 @@ async fn run_in(dir: &std::path::Path, o: &BenchOptions) -> Result<(), String> {
     let seq_n = o.single / 4;
     let t = Instant::now();
     for n in 0..seq_n {
-        api.create(pod(n, "seq"), &WriteOptions::default()).await.map_err(|e| e.to_string())?;
+        api.create(pod(n, "seq"), &WriteOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
     }
     let sequential = t.elapsed();
 
@@ -148,7 +169,9 @@ async fn run_in(dir: &std::path::Path, o: &BenchOptions) -> Result<(), String> {
         tasks.push(tokio::spawn(async move {
             let mut n = w;
             while n < conc {
-                api.create(pod(n, "conc"), &WriteOptions::default()).await.map_err(|e| e.to_string())?;
+                api.create(pod(n, "conc"), &WriteOptions::default())
+                    .await
+                    .map_err(|e| e.to_string())?;
                 n += step;
             }
             Ok::<(), String>(())
@@ -174,14 +197,28 @@ async fn run_in(dir: &std::path::Path, o: &BenchOptions) -> Result<(), String> {
     for _ in 0..o.list_runs {
         let t = Instant::now();
         let l = api
-            .list(po, None, &ListOptions { label_selector: Some("app=app-3".into()), ..Default::default() })
+            .list(
+                po,
+                None,
+                &ListOptions {
+                    label_selector: Some("app=app-3".into()),
+                    ..Default::default()
+                },
+            )
             .await
             .map_err(|e| e.to_string())?;
         list_some.push(t.elapsed());
         counts.0 = l.items.len();
         let t = Instant::now();
         let l = api
-            .list(po, None, &ListOptions { label_selector: Some("tier in (web,db)".into()), ..Default::default() })
+            .list(
+                po,
+                None,
+                &ListOptions {
+                    label_selector: Some("tier in (web,db)".into()),
+                    ..Default::default()
+                },
+            )
             .await
             .map_err(|e| e.to_string())?;
         list_all.push(t.elapsed());
@@ -191,11 +228,38 @@ async fn run_in(dir: &std::path::Path, o: &BenchOptions) -> Result<(), String> {
     let _ = server.await;
 
     println!("{:<52} {:>12}", "measurement", "result");
-    println!("{:<52} {:>9.0} /s", format!("batched create ({} pods)", o.pods), rate(o.pods, batched));
-    println!("{:<52} {:>9.0} /s", format!("single create, 1 client ({seq_n} pods)"), rate(seq_n, sequential));
-    println!("{:<52} {:>9.0} /s", format!("single create, {} clients ({conc_n} pods)", o.concurrency), rate(conc_n, concurrent));
-    println!("{:<52} {:>9.1} ms", format!("list with selector app=app-3 ({} of {total})", counts.0), median(list_some).as_secs_f64() * 1e3);
-    println!("{:<52} {:>9.1} ms", format!("list with selector tier in (web,db) ({} of {total})", counts.1), median(list_all).as_secs_f64() * 1e3);
-    println!("{:<52} {:>9.2} s", format!("{} watchers saw all {total} events", o.watchers), fanout.as_secs_f64());
+    println!(
+        "{:<52} {:>9.0} /s",
+        format!("batched create ({} pods)", o.pods),
+        rate(o.pods, batched)
+    );
+    println!(
+        "{:<52} {:>9.0} /s",
+        format!("single create, 1 client ({seq_n} pods)"),
+        rate(seq_n, sequential)
+    );
+    println!(
+        "{:<52} {:>9.0} /s",
+        format!("single create, {} clients ({conc_n} pods)", o.concurrency),
+        rate(conc_n, concurrent)
+    );
+    println!(
+        "{:<52} {:>9.1} ms",
+        format!("list with selector app=app-3 ({} of {total})", counts.0),
+        median(list_some).as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<52} {:>9.1} ms",
+        format!(
+            "list with selector tier in (web,db) ({} of {total})",
+            counts.1
+        ),
+        median(list_all).as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<52} {:>9.2} s",
+        format!("{} watchers saw all {total} events", o.watchers),
+        fanout.as_secs_f64()
+    );
     Ok(())
 }

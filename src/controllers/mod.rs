@@ -23,3 +23,6 @@ pub fn start_all(cluster: Arc<dyn Cluster>) -> Vec<JoinHandle<()>> {
     ));
     handles
 }
+
+#[cfg(test)]
+mod tests;

@@ -199,6 +199,18 @@ pub fn create(
     if let Some(status) = initial_status(kind, &obj) {
         obj["status"] = status;
     }
+    if kind.kind == "Namespace" {
+        // As the namespace strategy does: content is cleaned up before a namespace goes.
+        let mut fins: Vec<Value> = obj
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if !fins.iter().any(|f| f == "kubernetes") {
+            fins.push(json!("kubernetes"));
+        }
+        obj["spec"]["finalizers"] = Value::Array(fins);
+    }
     Ok(txn.put(&key, obj))
 }
 
