@@ -15,9 +15,9 @@ use std::collections::HashMap;
 /// (value drop, schema walk) away from stack exhaustion.
 pub(crate) const MAX_DEPTH: usize = 100;
 
-/// Most nodes that alias expansion may add to one stream: enough for any real manifest, far
-/// too few for a "billion laughs" document.
-pub(crate) const MAX_ALIAS_NODES: usize = 100_000;
+/// How much alias expansion may add to one stream, in bytes of text (see `alias_cost`): enough
+/// for any real manifest, far too little for a "billion laughs" document.
+pub(crate) const MAX_ALIAS_BYTES: usize = 4_000_000;
 
 /// One parsed YAML document (not yet checked to be an object).
 #[derive(Debug)]
@@ -38,6 +38,15 @@ pub(crate) struct LoadError {
 /// problems reported; after a syntax error parsing resumes at the next `---` line, so one
 /// broken document does not hide the problems of the others.
 pub(crate) fn load(text: &str) -> (Vec<RawDoc>, Vec<LoadError>) {
+    // YAML treats a lone CR as a line break too; normalizing keeps our line numbers (used to
+    // resume after errors) in step with the parser's.
+    let normalized;
+    let text = if text.contains('\r') {
+        normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+        normalized.as_str()
+    } else {
+        text
+    };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(text.match_indices('\n').map(|(i, _)| i + 1))
@@ -45,13 +54,10 @@ pub(crate) fn load(text: &str) -> (Vec<RawDoc>, Vec<LoadError>) {
     let mut loader = Loader {
         docs: Vec::new(),
         errors: Vec::new(),
-        alias_budget: MAX_ALIAS_NODES,
+        alias_budget: MAX_ALIAS_BYTES,
     };
     let mut start_line = 1;
-    loop {
-        let Some(&offset) = line_starts.get(start_line - 1) else {
-            break;
-        };
+    while let Some(&offset) = line_starts.get(start_line - 1) {
         let Err(e) = loader.parse_chunk(&text[offset..], start_line - 1) else {
             break;
         };
@@ -138,7 +144,7 @@ struct At {
 #[derive(Default)]
 struct DocBuilder {
     stack: Vec<Frame>,
-    /// Anchored values with their node counts (what an alias to them costs).
+    /// Anchored values with what an alias to them costs (`alias_cost`).
     anchors: HashMap<usize, (Value, usize)>,
     root: Option<(Value, PosNode)>,
     errors: Vec<LoadError>,
@@ -211,8 +217,9 @@ impl DocBuilder {
                     if anchor > 0
                         && let Key::Name(name, _) = &key
                     {
+                        let cost = alias_cost(&Value::String(name.clone()));
                         self.anchors
-                            .insert(anchor, (Value::String(name.clone()), 1));
+                            .insert(anchor, (Value::String(name.clone()), cost));
                     }
                     self.set_key(key);
                     return;
@@ -225,7 +232,8 @@ impl DocBuilder {
                     }
                 };
                 if anchor > 0 {
-                    self.anchors.insert(anchor, (value.clone(), 1));
+                    self.anchors
+                        .insert(anchor, (value.clone(), alias_cost(&value)));
                 }
                 self.complete(value, PosNode::leaf(at.line, at.col));
             }
@@ -252,7 +260,7 @@ impl DocBuilder {
                     Body::Map(m) => m.finish(),
                 };
                 if frame.anchor > 0 {
-                    let size = count_nodes(&value);
+                    let size = alias_cost(&value);
                     self.anchors.insert(frame.anchor, (value.clone(), size));
                 }
                 self.complete(
@@ -278,9 +286,7 @@ impl DocBuilder {
                             self.alias_refused = true;
                             self.error(
                                 at,
-                                format!(
-                                    "aliases expand to more than {MAX_ALIAS_NODES} nodes; refusing to expand them (a \"billion laughs\" document?)"
-                                ),
+                                "aliases expand to more than 4 MB of data; refusing to expand them (a \"billion laughs\" document?)",
                             );
                         }
                         Value::Null
@@ -299,29 +305,33 @@ impl DocBuilder {
 
     /// Record the next mapping key, rejecting duplicates as Kubernetes' strict decoding does.
     fn set_key(&mut self, key: Key) {
-        let path = self.current_path();
-        let Some(Frame {
+        let first_line = match (&key, self.stack.last()) {
+            (
+                Key::Name(name, _),
+                Some(Frame {
+                    body: Body::Map(m), ..
+                }),
+            ) if m.map.contains_key(name) => {
+                m.pos.iter().find(|(k, _)| k == name).map(|(_, n)| n.line)
+            }
+            _ => None,
+        };
+        let key = match (first_line, key) {
+            (Some(first), Key::Name(name, at)) => {
+                let path = join(&self.current_path(), &name);
+                self.error(
+                    at,
+                    format!("duplicate field {path:?} (first set at line {first})"),
+                );
+                Key::Invalid
+            }
+            (_, key) => key,
+        };
+        if let Some(Frame {
             body: Body::Map(m), ..
         }) = self.stack.last_mut()
-        else {
-            return;
-        };
-        let mut problem = None;
-        if let Key::Name(name, at) = &key
-            && let Some((_, first)) = m.pos.iter().find(|(k, _)| k == name)
         {
-            problem = Some((
-                *at,
-                format!(
-                    "duplicate field {:?} (first set at line {})",
-                    join(&path, name),
-                    first.line
-                ),
-            ));
-        }
-        m.key = Some(if problem.is_some() { Key::Invalid } else { key });
-        if let Some((at, message)) = problem {
-            self.error(at, message);
+            m.key = Some(key);
         }
     }
 
@@ -424,7 +434,7 @@ impl MapFrame {
                 }
             }
         }
-        (Value::Object(self.map), Kids::Map(self.pos))
+        (Value::Object(self.map), Kids::map(self.pos))
     }
 }
 
@@ -466,10 +476,19 @@ fn scalar_key(text: &str, style: ScalarStyle, tag: Option<&Tag>, at: At) -> Key 
     Key::Name(name, at)
 }
 
-fn count_nodes(value: &Value) -> usize {
-    1 + match value {
-        Value::Array(items) => items.iter().map(count_nodes).sum(),
-        Value::Object(map) => map.values().map(count_nodes).sum(),
-        _ => 0,
+/// Roughly the bytes a copy of `value` takes: a fixed amount per node plus its text, so that
+/// both many small nodes and a few huge strings count.
+fn alias_cost(value: &Value) -> usize {
+    const NODE: usize = 8;
+    match value {
+        Value::String(s) => NODE + s.len(),
+        Value::Array(items) => NODE + items.iter().map(alias_cost).sum::<usize>(),
+        Value::Object(map) => {
+            NODE + map
+                .iter()
+                .map(|(k, v)| k.len() + alias_cost(v))
+                .sum::<usize>()
+        }
+        _ => NODE,
     }
 }

@@ -23,6 +23,14 @@ pub(crate) enum Kids {
     Seq(Vec<PosNode>),
 }
 
+impl Kids {
+    /// Mapping entries, sorted by key so lookups can binary-search.
+    pub fn map(mut entries: Vec<(String, PosNode)>) -> Kids {
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        Kids::Map(entries)
+    }
+}
+
 impl PosNode {
     pub fn leaf(line: usize, col: usize) -> Self {
         PosNode {
@@ -46,7 +54,9 @@ impl PosNode {
             }
             let next = match &node.kids {
                 Kids::Leaf => None,
-                Kids::Map(entries) => match_key(entries, rest),
+                Kids::Map(entries) => {
+                    match_exact(entries, rest).or_else(|| match_key(entries, rest))
+                }
                 Kids::Seq(items) => match_index(items, rest),
             };
             match next {
@@ -77,6 +87,35 @@ fn boundary(rest: &str, at: usize) -> bool {
     matches!(rest.as_bytes().get(at), None | Some(b'.') | Some(b'['))
 }
 
+/// The usual case, fast: the next segment (`name` up to `.`/`[`, or `[name]`) is a key.
+fn match_exact<'n, 'p>(
+    entries: &'n [(String, PosNode)],
+    rest: &'p str,
+) -> Option<(&'n PosNode, &'p str)> {
+    let find = |key: &str| {
+        entries
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| &entries[i].1)
+    };
+    if let Some(inner) = rest.strip_prefix('[') {
+        // The key ends at the first `]` that ends a segment.
+        let mut from = 0;
+        while let Some(offset) = inner[from..].find(']') {
+            let end = from + offset;
+            if boundary(inner, end + 1) {
+                return find(&inner[..end]).map(|node| (node, &inner[end + 1..]));
+            }
+            from = end + 1;
+        }
+        None
+    } else {
+        let end = rest.find(['.', '[']).unwrap_or(rest.len());
+        find(&rest[..end]).map(|node| (node, &rest[end..]))
+    }
+}
+
+/// Any key that is a prefix of the path (keys containing `.` or `[`): the longest wins.
 fn match_key<'n, 'p>(
     entries: &'n [(String, PosNode)],
     rest: &'p str,
@@ -121,7 +160,7 @@ mod tests {
         PosNode {
             line,
             col,
-            kids: Kids::Map(
+            kids: Kids::map(
                 entries
                     .into_iter()
                     .map(|(k, n)| (k.to_string(), n))
