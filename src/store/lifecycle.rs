@@ -336,16 +336,6 @@ pub fn update(
         }
         defaults::apply_defaults(kind, &mut n);
         invalid(kind, &n, validation::validate_update(kind, &n, &current))?;
-        if current.deletion_timestamp().is_some() {
-            let old: Vec<String> = current.finalizers();
-            if let Some(added) = n.finalizers().into_iter().find(|f| !old.contains(f)) {
-                return Err(ApiError::forbidden(format!(
-                    "{} {:?} is being deleted: no new finalizers can be added (tried {added:?})",
-                    kind.resource(),
-                    n.name()
-                )));
-            }
-        }
         if spec_part(&n) != spec_part(&current) {
             set_meta(&mut n, "generation", Some(json!(current.generation() + 1)))?;
         }
