@@ -3,6 +3,15 @@
 //!
 //! JSON is read by the YAML parser too (JSON is YAML's flow style), which gives JSON input the
 //! same positions and the same error messages.
+//!
+//! Reading rules (see `scalar` and `loader` for details):
+//! - plain scalars follow the YAML 1.2 core schema (`yes`/`on` are strings), except that a
+//!   leading-zero integer is octal (`defaultMode: 0644`), as kubectl reads it;
+//! - duplicate keys are errors (Kubernetes' strict decoding rejects them);
+//! - scalar keys that are not strings become their JSON text (`1: x` → `"1"`), as kubectl
+//!   does; list or mapping keys are errors;
+//! - anchors, aliases and `<<` merge keys work, within an expansion budget;
+//! - `.inf`/`.nan` are errors: JSON cannot hold them.
 
 mod files;
 mod loader;

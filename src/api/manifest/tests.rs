@@ -273,6 +273,9 @@ fn json_input() {
     // JSON strings that look like numbers stay strings.
     let doc = one(r#"{"kind": "ConfigMap", "data": {"a": "1", "b": "true"}}"#);
     assert_eq!(doc.value["data"], json!({"a": "1", "b": "true"}));
+    // JSON escapes, including `\/` and `\u`.
+    let doc = one(r#"{"kind": "ConfigMap", "data": {"a": "caf\u00e9 \/ \"q\"\n"}}"#);
+    assert_eq!(doc.value["data"]["a"], json!("café / \"q\"\n"));
     // A JSON List.
     let docs = parse_str(
         r#"{"kind":"List","items":[{"kind":"Pod"},{"kind":"Service"}]}"#,
