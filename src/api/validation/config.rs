@@ -109,9 +109,10 @@ fn require_json(data: Option<&serde_json::Map<String, Value>>, key: &str, errs: 
 }
 
 pub(super) fn namespace(obj: &Value, errs: &mut Errs) {
-    for (i, f) in items(at(obj, "spec"), "finalizers").iter().enumerate() {
+    // Namespace finalizers must be standard (`kubernetes`) or domain-qualified.
+    let p = Path::root("spec").child("finalizers");
+    for f in items(at(obj, "spec"), "finalizers") {
         let f = f.as_str().unwrap_or("");
-        let p = Path::root("spec").child("finalizers").index(i);
         errs.invalid_each(&p, f, super::names::is_qualified_name(f));
         if !f.contains('/') && f != "kubernetes" {
             errs.invalid_str(

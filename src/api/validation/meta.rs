@@ -127,18 +127,11 @@ fn validate_owner_references(refs: &[Value], path: &Path, errs: &mut Errs) {
     }
 }
 
-const STANDARD_FINALIZERS: &[&str] = &["kubernetes", "orphan", "foregroundDeletion"];
-
+/// Finalizers are qualified names. Kubernetes only warns about names without a domain
+/// (`prefer a domain-qualified finalizer name`), so those pass.
 fn validate_finalizers(finalizers: &[Value], path: &Path, errs: &mut Errs) {
     for f in finalizers.iter().filter_map(Value::as_str) {
         errs.invalid_each(path, f, names::is_qualified_name(f));
-        if !f.contains('/') && !STANDARD_FINALIZERS.contains(&f) {
-            errs.invalid_str(
-                path,
-                f,
-                "name is neither a standard finalizer name nor is it fully qualified",
-            );
-        }
     }
 }
 
@@ -165,24 +158,7 @@ pub(super) fn validate_object_meta_update(new: &Value, old: &Value, errs: &mut E
             errs.immutable(&path.child(field), v);
         }
     }
-    if get(om, "deletionTimestamp").is_some() {
-        let old_f: Vec<&str> = items(om, "finalizers")
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
-        let added: Vec<String> = items(nm, "finalizers")
-            .iter()
-            .filter_map(Value::as_str)
-            .filter(|f| !old_f.contains(f))
-            .map(|f| format!("{f:?}"))
-            .collect();
-        if !added.is_empty() {
-            errs.forbidden(
-                &path.child("finalizers"),
-                &format!("no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}", added.join(", ")),
-            );
-        }
-    }
+    // No new finalizers while deleting: the store checks that itself (see store::lifecycle).
 }
 
 /// Check a metav1.LabelSelector (matchLabels and matchExpressions).

@@ -178,7 +178,7 @@ fn namespaces() {
         "Namespace",
         json!({"metadata": {"name": "a"}, "spec": {"finalizers": ["custom"]}}),
         &[
-            "spec.finalizers[0]: Invalid value: \"custom\": name is neither a standard finalizer name nor is it fully qualified",
+            "spec.finalizers: Invalid value: \"custom\": name is neither a standard finalizer name nor is it fully qualified",
         ],
     );
 }

@@ -44,25 +44,6 @@ fn identity_metadata_is_immutable() {
 }
 
 #[test]
-fn no_new_finalizers_while_deleting() {
-    let old = with(pod(), |p| {
-        p["metadata"]["deletionTimestamp"] = json!("2024-01-01T00:00:00Z");
-        p["metadata"]["finalizers"] = json!(["example.com/a"]);
-    });
-    let new = with(old.clone(), |p| {
-        p["metadata"]["finalizers"] = json!(["example.com/a", "example.com/b"])
-    });
-    assert_eq!(
-        update("Pod", new, old.clone()),
-        [
-            "metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{\"example.com/b\"}"
-        ]
-    );
-    let removed = with(old.clone(), |p| p["metadata"]["finalizers"] = json!([]));
-    assert!(update("Pod", removed, old).is_empty());
-}
-
-#[test]
 fn pod_spec_is_immutable_except_images_and_deadlines() {
     let old = pod();
     let new = with(old.clone(), |p| {
