@@ -156,7 +156,10 @@ fn owner_references_and_finalizers() {
         &errs,
         "metadata.ownerReferences.uid: Invalid value: \"\": must not be empty",
     );
-    assert_has_prefix(&errs, "metadata.finalizers: Invalid value: \"a/b/c\": a qualified name must consist");
+    assert_has_prefix(
+        &errs,
+        "metadata.finalizers: Invalid value: \"a/b/c\": a qualified name must consist",
+    );
     assert_eq!(errs.len(), 5, "{errs:#?}");
 }
 
