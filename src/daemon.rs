@@ -1,33 +1,198 @@
-//! Process model: state directory, store lock, `serve`, and how a CLI verb reaches the cluster.
-//! STUB: signatures fixed; implementation pending.
+//! Process model: where state lives, who holds the store, and how a command reaches the
+//! cluster. The first peapod process (console or `peapod serve`) opens the store — redb holds
+//! an exclusive lock — runs the controllers and serves the API on `<state>/peapod.sock`.
+//! A CLI verb uses that socket when it answers, and otherwise opens the store itself for the
+//! length of the command (running the controllers meanwhile, so cascades still happen).
 
 use crate::cluster::Cluster;
+use crate::cluster::embedded::EmbeddedCluster;
+use crate::cluster::remote::RemoteCluster;
+use crate::store::{OpenError, Store, StoreOptions};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+
+pub const STORE_FILE: &str = "store.redb";
+pub const SOCKET_FILE: &str = "peapod.sock";
+pub const PID_FILE: &str = "peapod.pid";
 
 /// `--state-dir`, else `PEAPOD_HOME`, else /var/lib/peapod as root, else the XDG data dir.
 pub fn state_dir(flag: Option<PathBuf>) -> PathBuf {
-    flag.unwrap_or_else(|| PathBuf::from("/var/lib/peapod"))
+    if let Some(p) = flag {
+        return p;
+    }
+    if let Some(p) = std::env::var_os("PEAPOD_HOME").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/var/lib/peapod");
+    }
+    if let Some(p) = std::env::var_os("XDG_DATA_HOME").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p).join("peapod");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/share/peapod")
 }
 
-/// A connection to the cluster for one CLI invocation.
+pub fn socket_path(state: &Path) -> PathBuf {
+    state.join(SOCKET_FILE)
+}
+
+/// A connection to the cluster for one command.
 pub struct Connection {
     pub cluster: Arc<dyn Cluster>,
     /// True when no `peapod serve`/console runs and this process opened the store itself.
     pub embedded: bool,
+    controllers: Vec<JoinHandle<()>>,
 }
 
-/// Use the socket of a running peapod if there is one, else open the store directly (waiting
-/// briefly for another short-lived CLI to release it). Errors are one line for the user.
-pub async fn connect(_state: &Path) -> Result<Connection, String> {
-    Err("not implemented".into())
+impl Drop for Connection {
+    fn drop(&mut self) {
+        for h in &self.controllers {
+            h.abort();
+        }
+    }
+}
+
+fn ensure_dir(state: &Path) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(state)
+        .map_err(|e| format!("cannot create state directory {}: {e}", state.display()))
+}
+
+/// Who holds the store, for the lock message.
+fn holder(state: &Path) -> String {
+    match std::fs::read_to_string(state.join(PID_FILE)) {
+        Ok(pid) if !pid.trim().is_empty() => format!("peapod pid {}", pid.trim()),
+        _ => "another peapod process".to_string(),
+    }
+}
+
+fn write_pid(state: &Path) {
+    let _ = std::fs::write(state.join(PID_FILE), format!("{}\n", std::process::id()));
+}
+
+/// Open the store of `state`, writing our pid next to it.
+pub fn open_store(state: &Path) -> Result<Arc<Store>, OpenFailure> {
+    ensure_dir(state).map_err(OpenFailure::Other)?;
+    let path = state.join(STORE_FILE);
+    match Store::open(&path, StoreOptions::default()) {
+        Ok(s) => {
+            write_pid(state);
+            Ok(Arc::new(s))
+        }
+        Err(OpenError::Locked) => Err(OpenFailure::Locked(format!(
+            "the store {} is in use by {}; stop it or use its socket {}",
+            path.display(),
+            holder(state),
+            socket_path(state).display()
+        ))),
+        Err(OpenError::Other(m)) => Err(OpenFailure::Other(m)),
+    }
+}
+
+#[derive(Debug)]
+pub enum OpenFailure {
+    Locked(String),
+    Other(String),
+}
+
+impl OpenFailure {
+    pub fn message(self) -> String {
+        match self {
+            OpenFailure::Locked(m) | OpenFailure::Other(m) => m,
+        }
+    }
+}
+
+fn embedded_cluster(state: &Path, store: Arc<Store>) -> Arc<EmbeddedCluster> {
+    Arc::new(EmbeddedCluster::new(store, state.join("logs")))
+}
+
+/// Use the socket of a running peapod if there is one, else open the store directly. A store
+/// held by another short-lived command is waited for (up to 10 s).
+pub async fn connect(state: &Path) -> Result<Connection, String> {
+    let socket = socket_path(state);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if socket.exists() {
+            let remote = RemoteCluster::new(socket.clone());
+            if remote.ping().await.is_ok() {
+                return Ok(Connection {
+                    cluster: Arc::new(remote),
+                    embedded: false,
+                    controllers: Vec::new(),
+                });
+            }
+        }
+        match open_store(state) {
+            Ok(store) => {
+                let cluster: Arc<dyn Cluster> = embedded_cluster(state, store);
+                let controllers = crate::controllers::start_all(cluster.clone());
+                return Ok(Connection {
+                    cluster,
+                    embedded: true,
+                    controllers,
+                });
+            }
+            Err(OpenFailure::Locked(msg)) => {
+                if Instant::now() > deadline {
+                    return Err(msg);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(OpenFailure::Other(msg)) => return Err(msg),
+        }
+    }
 }
 
 /// Options of `peapod serve`.
 #[derive(Debug, Clone, Default)]
 pub struct ServeOptions {}
 
-/// Run headless: hold the store, run controllers, serve the socket until SIGINT/SIGTERM.
-pub async fn serve(_state: &Path, _opts: ServeOptions) -> Result<(), String> {
-    Err("not implemented".into())
+/// Resolves on SIGINT or SIGTERM.
+async fn termination() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut i), Ok(mut t)) => {
+            tokio::select! {
+                _ = i.recv() => {}
+                _ = t.recv() => {}
+            }
+        }
+        // Without signal handlers there is nothing to wait for but the default disposition.
+        _ => std::future::pending::<()>().await,
+    }
+}
+
+/// Run headless: hold the store, run the controllers, serve the socket until SIGINT/SIGTERM.
+pub async fn serve(state: &Path, _opts: ServeOptions) -> Result<(), String> {
+    let store = open_store(state).map_err(|f| match f {
+        OpenFailure::Locked(_) => format!(
+            "peapod is already running for {} ({}); its socket is {}",
+            state.display(),
+            holder(state),
+            socket_path(state).display()
+        ),
+        OpenFailure::Other(m) => m,
+    })?;
+    let cluster: Arc<dyn Cluster> = embedded_cluster(state, store);
+    let controllers = crate::controllers::start_all(cluster.clone());
+    let socket = socket_path(state);
+    eprintln!("peapod serving {} on {}", state.display(), socket.display());
+    let result = crate::server::serve(cluster, &socket, termination()).await;
+    for h in controllers {
+        h.abort();
+    }
+    let _ = std::fs::remove_file(state.join(PID_FILE));
+    result.map_err(|e| format!("cannot serve on {}: {e}", socket.display()))
 }

@@ -2,6 +2,7 @@
 //! Layers (lower never imports higher): api → store → cluster → controllers/server → cli/tui.
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod cluster;
 pub mod controllers;

@@ -129,7 +129,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(kind: FieldErrorType, path: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { kind, path: path.into(), message: message.into() }
+        FieldError {
+            kind,
+            path: path.into(),
+            message: message.into(),
+        }
     }
     pub fn required(path: impl Into<String>) -> Self {
         Self::new(FieldErrorType::Required, path, "Required value")
@@ -139,21 +143,36 @@ impl FieldError {
             Value::String(s) => format!("{s:?}"),
             other => other.to_string(),
         };
-        Self::new(FieldErrorType::Invalid, path, format!("Invalid value: {shown}: {detail}"))
+        Self::new(
+            FieldErrorType::Invalid,
+            path,
+            format!("Invalid value: {shown}: {detail}"),
+        )
     }
     pub fn not_supported(path: impl Into<String>, value: &Value, allowed: &[&str]) -> Self {
         let list: Vec<String> = allowed.iter().map(|a| format!("{a:?}")).collect();
         Self::new(
             FieldErrorType::NotSupported,
             path,
-            format!("Unsupported value: {value}: supported values: {}", list.join(", ")),
+            format!(
+                "Unsupported value: {value}: supported values: {}",
+                list.join(", ")
+            ),
         )
     }
     pub fn duplicate(path: impl Into<String>, value: &Value) -> Self {
-        Self::new(FieldErrorType::Duplicate, path, format!("Duplicate value: {value}"))
+        Self::new(
+            FieldErrorType::Duplicate,
+            path,
+            format!("Duplicate value: {value}"),
+        )
     }
     pub fn forbidden(path: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::new(FieldErrorType::Forbidden, path, format!("Forbidden: {}", detail.into()))
+        Self::new(
+            FieldErrorType::Forbidden,
+            path,
+            format!("Forbidden: {}", detail.into()),
+        )
     }
 }
 
@@ -190,7 +209,13 @@ impl fmt::Display for ApiError {
 
 impl ApiError {
     pub fn new(reason: Reason, message: impl Into<String>) -> Self {
-        ApiError { reason, message: message.into(), kind: None, name: None, causes: Vec::new() }
+        ApiError {
+            reason,
+            message: message.into(),
+            kind: None,
+            name: None,
+            causes: Vec::new(),
+        }
     }
     fn about(mut self, resource: &str, name: &str) -> Self {
         self.kind = Some(resource.to_string());
@@ -202,8 +227,11 @@ impl ApiError {
         Self::new(Reason::NotFound, format!("{resource} {name:?} not found")).about(resource, name)
     }
     pub fn already_exists(resource: &str, name: &str) -> Self {
-        Self::new(Reason::AlreadyExists, format!("{resource} {name:?} already exists"))
-            .about(resource, name)
+        Self::new(
+            Reason::AlreadyExists,
+            format!("{resource} {name:?} already exists"),
+        )
+        .about(resource, name)
     }
     /// Optimistic concurrency failure, worded as the API server does.
     pub fn conflict(resource: &str, name: &str, detail: &str) -> Self {
@@ -221,8 +249,11 @@ impl ApiError {
             let all: Vec<String> = causes.iter().map(|c| c.to_string()).collect();
             format!("[{}]", all.join(", "))
         };
-        let mut e = Self::new(Reason::Invalid, format!("{kind} {name:?} is invalid: {body}"))
-            .about(kind, name);
+        let mut e = Self::new(
+            Reason::Invalid,
+            format!("{kind} {name:?} is invalid: {body}"),
+        )
+        .about(kind, name);
         e.causes = causes;
         e
     }
@@ -284,7 +315,10 @@ impl ApiError {
     /// Rebuild an error from a `Status` object (what the remote client receives).
     pub fn from_status(status: &Value) -> Self {
         let reason = Reason::parse(status["reason"].as_str().unwrap_or(""));
-        let message = status["message"].as_str().unwrap_or("unknown error").to_string();
+        let message = status["message"]
+            .as_str()
+            .unwrap_or("unknown error")
+            .to_string();
         let details = &status["details"];
         let causes = details["causes"]
             .as_array()
@@ -317,7 +351,10 @@ mod tests {
         let e = ApiError::invalid(
             "Pod",
             "web",
-            vec![FieldError::required("spec.containers"), FieldError::required("metadata.name")],
+            vec![
+                FieldError::required("spec.containers"),
+                FieldError::required("metadata.name"),
+            ],
         );
         assert_eq!(
             e.message,

@@ -88,23 +88,149 @@ macro_rules! kind {
 
 /// Every kind peapod serves, in the order `api-resources` prints them (core group first).
 pub static KINDS: &[KindInfo] = &[
-    kind!("ConfigMap", "", "configmaps", "configmap", true, &["cm"], NONE, false),
-    kind!("Endpoints", "", "endpoints", "endpoints", true, &["ep"], NONE, false),
+    kind!(
+        "ConfigMap",
+        "",
+        "configmaps",
+        "configmap",
+        true,
+        &["cm"],
+        NONE,
+        false
+    ),
+    kind!(
+        "Endpoints",
+        "",
+        "endpoints",
+        "endpoints",
+        true,
+        &["ep"],
+        NONE,
+        false
+    ),
     kind!("Event", "", "events", "event", true, &["ev"], NONE, false),
-    kind!("Namespace", "", "namespaces", "namespace", false, &["ns"], NONE, true),
+    kind!(
+        "Namespace",
+        "",
+        "namespaces",
+        "namespace",
+        false,
+        &["ns"],
+        NONE,
+        true
+    ),
     kind!("Node", "", "nodes", "node", false, &["no"], NONE, true),
-    kind!("PersistentVolumeClaim", "", "persistentvolumeclaims", "persistentvolumeclaim", true, &["pvc"], NONE, true),
-    kind!("PersistentVolume", "", "persistentvolumes", "persistentvolume", false, &["pv"], NONE, true),
+    kind!(
+        "PersistentVolumeClaim",
+        "",
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        true,
+        &["pvc"],
+        NONE,
+        true
+    ),
+    kind!(
+        "PersistentVolume",
+        "",
+        "persistentvolumes",
+        "persistentvolume",
+        false,
+        &["pv"],
+        NONE,
+        true
+    ),
     kind!("Pod", "", "pods", "pod", true, &["po"], ALL, true),
-    kind!("ReplicationController", "", "replicationcontrollers", "replicationcontroller", true, &["rc"], ALL, true),
-    kind!("Secret", "", "secrets", "secret", true, &["secret"], NONE, false),
-    kind!("ServiceAccount", "", "serviceaccounts", "serviceaccount", true, &["sa"], NONE, false),
-    kind!("Service", "", "services", "service", true, &["svc"], ALL, true),
-    kind!("DaemonSet", "apps", "daemonsets", "daemonset", true, &["ds"], ALL, true),
-    kind!("Deployment", "apps", "deployments", "deployment", true, &["deploy"], ALL, true),
-    kind!("ReplicaSet", "apps", "replicasets", "replicaset", true, &["rs"], ALL, true),
-    kind!("StatefulSet", "apps", "statefulsets", "statefulset", true, &["sts"], ALL, true),
-    kind!("CronJob", "batch", "cronjobs", "cronjob", true, &["cj"], ALL, true),
+    kind!(
+        "ReplicationController",
+        "",
+        "replicationcontrollers",
+        "replicationcontroller",
+        true,
+        &["rc"],
+        ALL,
+        true
+    ),
+    kind!(
+        "Secret",
+        "",
+        "secrets",
+        "secret",
+        true,
+        &["secret"],
+        NONE,
+        false
+    ),
+    kind!(
+        "ServiceAccount",
+        "",
+        "serviceaccounts",
+        "serviceaccount",
+        true,
+        &["sa"],
+        NONE,
+        false
+    ),
+    kind!(
+        "Service",
+        "",
+        "services",
+        "service",
+        true,
+        &["svc"],
+        ALL,
+        true
+    ),
+    kind!(
+        "DaemonSet",
+        "apps",
+        "daemonsets",
+        "daemonset",
+        true,
+        &["ds"],
+        ALL,
+        true
+    ),
+    kind!(
+        "Deployment",
+        "apps",
+        "deployments",
+        "deployment",
+        true,
+        &["deploy"],
+        ALL,
+        true
+    ),
+    kind!(
+        "ReplicaSet",
+        "apps",
+        "replicasets",
+        "replicaset",
+        true,
+        &["rs"],
+        ALL,
+        true
+    ),
+    kind!(
+        "StatefulSet",
+        "apps",
+        "statefulsets",
+        "statefulset",
+        true,
+        &["sts"],
+        ALL,
+        true
+    ),
+    kind!(
+        "CronJob",
+        "batch",
+        "cronjobs",
+        "cronjob",
+        true,
+        &["cj"],
+        ALL,
+        true
+    ),
     kind!("Job", "batch", "jobs", "job", true, &["job"], ALL, true),
 ];
 
@@ -139,12 +265,16 @@ pub fn by_api_version(api_version: &str, kind: &str) -> Option<&'static KindInfo
         Some((g, v)) => (g, v),
         None => ("", api_version),
     };
-    KINDS.iter().find(|k| k.kind == kind && k.group == group && k.version == version)
+    KINDS
+        .iter()
+        .find(|k| k.kind == kind && k.group == group && k.version == version)
 }
 
 /// Find a kind by group and plural (how URLs name it).
 pub fn by_resource(group: &str, plural: &str) -> Option<&'static KindInfo> {
-    KINDS.iter().find(|k| k.group == group && k.plural == plural)
+    KINDS
+        .iter()
+        .find(|k| k.group == group && k.plural == plural)
 }
 
 /// Kinds in a category (`all`).
@@ -177,10 +307,19 @@ mod tests {
             assert_eq!(lookup(n).map(|k| k.kind), Some("Pod"), "{n}");
         }
         assert_eq!(lookup("deploy").map(|k| k.kind), Some("Deployment"));
-        assert_eq!(lookup("deployments.apps").map(|k| k.kind), Some("Deployment"));
-        assert_eq!(lookup("deployments.v1.apps").map(|k| k.kind), Some("Deployment"));
+        assert_eq!(
+            lookup("deployments.apps").map(|k| k.kind),
+            Some("Deployment")
+        );
+        assert_eq!(
+            lookup("deployments.v1.apps").map(|k| k.kind),
+            Some("Deployment")
+        );
         assert!(lookup("deployments.batch").is_none());
-        assert_eq!(lookup("cj").map(|k| k.resource()), Some("cronjobs.batch".into()));
+        assert_eq!(
+            lookup("cj").map(|k| k.resource()),
+            Some("cronjobs.batch".into())
+        );
         assert_eq!(lookup("ep").map(|k| k.kind), Some("Endpoints"));
         assert!(lookup("nope").is_none());
     }
@@ -199,10 +338,16 @@ mod tests {
     fn paths_and_versions() {
         let d = lookup("deploy").unwrap();
         assert_eq!(d.api_version(), "apps/v1");
-        assert_eq!(d.object_path(Some("x"), "web"), "/apis/apps/v1/namespaces/x/deployments/web");
+        assert_eq!(
+            d.object_path(Some("x"), "web"),
+            "/apis/apps/v1/namespaces/x/deployments/web"
+        );
         let n = lookup("ns").unwrap();
         assert_eq!(n.object_path(Some("ignored"), "x"), "/api/v1/namespaces/x");
-        assert_eq!(by_api_version("batch/v1", "Job").map(|k| k.plural), Some("jobs"));
+        assert_eq!(
+            by_api_version("batch/v1", "Job").map(|k| k.plural),
+            Some("jobs")
+        );
         assert_eq!(category("all").len(), 9);
         assert_eq!(suggest("pdos"), Some("pods"));
     }

@@ -35,7 +35,11 @@ pub struct ManifestError {
 
 impl std::fmt::Display for ManifestError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.source, self.line, self.column, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.source, self.line, self.column, self.message
+        )
     }
 }
 
@@ -45,6 +49,9 @@ pub fn parse_str(_text: &str, _source: &str) -> Result<Vec<Document>, Vec<Manife
 }
 
 /// Read `-f` arguments: files, directories (recursively with `recursive`), `-` for stdin.
-pub fn read_paths(_paths: &[String], _recursive: bool) -> Result<Vec<Document>, Vec<ManifestError>> {
+pub fn read_paths(
+    _paths: &[String],
+    _recursive: bool,
+) -> Result<Vec<Document>, Vec<ManifestError>> {
     todo!()
 }

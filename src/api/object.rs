@@ -7,6 +7,13 @@ use crate::api::kinds::{self, KindInfo};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+/// Finalizer of an object deleted with foreground propagation: it stays until its blocking
+/// dependents are gone.
+pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
+/// Finalizer of an object deleted with orphan propagation: it stays until its dependents no
+/// longer reference it.
+pub const ORPHAN_FINALIZER: &str = "orphan";
+
 /// Read-only accessors on an object.
 pub trait ObjectExt {
     fn str_at(&self, pointer: &str) -> Option<&str>;
@@ -56,10 +63,14 @@ impl ObjectExt for Value {
         string_map(self.pointer("/metadata/annotations"))
     }
     fn label(&self, key: &str) -> Option<&str> {
-        self.pointer("/metadata/labels").and_then(|l| l.get(key)).and_then(Value::as_str)
+        self.pointer("/metadata/labels")
+            .and_then(|l| l.get(key))
+            .and_then(Value::as_str)
     }
     fn annotation(&self, key: &str) -> Option<&str> {
-        self.pointer("/metadata/annotations").and_then(|l| l.get(key)).and_then(Value::as_str)
+        self.pointer("/metadata/annotations")
+            .and_then(|l| l.get(key))
+            .and_then(Value::as_str)
     }
     fn deletion_timestamp(&self) -> Option<&str> {
         self.str_at("/metadata/deletionTimestamp")
@@ -67,7 +78,11 @@ impl ObjectExt for Value {
     fn finalizers(&self) -> Vec<String> {
         self.pointer("/metadata/finalizers")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
     fn owner_references(&self) -> Vec<OwnerReference> {
@@ -80,7 +95,9 @@ impl ObjectExt for Value {
         self.str_at("/metadata/creationTimestamp")
     }
     fn generation(&self) -> i64 {
-        self.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0)
+        self.pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
     }
 }
 
@@ -88,7 +105,14 @@ fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(Value::as_object)
         .map(|m| {
             m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -112,8 +136,14 @@ impl OwnerReference {
             kind: v.get("kind")?.as_str()?.to_string(),
             name: v.get("name")?.as_str()?.to_string(),
             uid: v.get("uid")?.as_str()?.to_string(),
-            controller: v.get("controller").and_then(Value::as_bool).unwrap_or(false),
-            block_owner_deletion: v.get("blockOwnerDeletion").and_then(Value::as_bool).unwrap_or(false),
+            controller: v
+                .get("controller")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            block_owner_deletion: v
+                .get("blockOwnerDeletion")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         })
     }
 
@@ -135,11 +165,14 @@ pub fn metadata_mut(obj: &mut Value) -> ApiResult<&mut Map<String, Value>> {
     let map = obj
         .as_object_mut()
         .ok_or_else(|| ApiError::bad_request("object must be a JSON/YAML mapping"))?;
-    let meta = map.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+    let meta = map
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
     if !meta.is_object() {
         *meta = Value::Object(Map::new());
     }
-    meta.as_object_mut().ok_or_else(|| ApiError::internal("metadata is not a mapping"))
+    meta.as_object_mut()
+        .ok_or_else(|| ApiError::internal("metadata is not a mapping"))
 }
 
 /// Set (or with `None` remove) a metadata field.
@@ -158,7 +191,12 @@ pub fn set_meta(obj: &mut Value, field: &str, value: Option<Value>) -> ApiResult
 
 /// Set or remove one key of a string map in metadata (`labels`, `annotations`); drops the map
 /// when it becomes empty.
-pub fn set_meta_map_entry(obj: &mut Value, map: &str, key: &str, value: Option<&str>) -> ApiResult<()> {
+pub fn set_meta_map_entry(
+    obj: &mut Value,
+    map: &str,
+    key: &str,
+    value: Option<&str>,
+) -> ApiResult<()> {
     let meta = metadata_mut(obj)?;
     let entry = meta.entry(map).or_insert_with(|| Value::Object(Map::new()));
     if !entry.is_object() {
@@ -185,12 +223,18 @@ pub fn kind_of(obj: &Value) -> ApiResult<&'static KindInfo> {
     let kind = obj.kind_str();
     let av = obj.api_version();
     if kind.is_empty() {
-        return Err(ApiError::bad_request("Object 'Kind' is missing; add a `kind:` field"));
+        return Err(ApiError::bad_request(
+            "Object 'Kind' is missing; add a `kind:` field",
+        ));
     }
     if av.is_empty() {
         return Err(ApiError::bad_request(format!(
             "{kind}: apiVersion is missing; add `apiVersion:` (for example {})",
-            kinds::KINDS.iter().find(|k| k.kind == kind).map(|k| k.api_version()).unwrap_or_else(|| "v1".into())
+            kinds::KINDS
+                .iter()
+                .find(|k| k.kind == kind)
+                .map(|k| k.api_version())
+                .unwrap_or_else(|| "v1".into())
         )));
     }
     kinds::by_api_version(av, kind).ok_or_else(|| {
@@ -201,7 +245,11 @@ pub fn kind_of(obj: &Value) -> ApiResult<&'static KindInfo> {
             )),
             None => ApiError::bad_request(format!(
                 "no matches for kind {kind:?} in version {av:?}; peapod serves: {}",
-                kinds::KINDS.iter().map(|k| k.kind).collect::<Vec<_>>().join(", ")
+                kinds::KINDS
+                    .iter()
+                    .map(|k| k.kind)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         }
     })
@@ -221,7 +269,11 @@ impl ObjectKey {
     pub fn new(kind: &KindInfo, namespace: Option<&str>, name: &str) -> ObjectKey {
         ObjectKey {
             resource: kind.resource(),
-            namespace: if kind.namespaced { namespace.unwrap_or("").to_string() } else { String::new() },
+            namespace: if kind.namespaced {
+                namespace.unwrap_or("").to_string()
+            } else {
+                String::new()
+            },
             name: name.to_string(),
         }
     }
@@ -247,14 +299,20 @@ impl std::fmt::Display for ObjectKey {
         if self.namespace.is_empty() {
             write!(f, "{}/{}", self.resource, self.name)
         } else {
-            write!(f, "{}/{} in namespace {}", self.resource, self.name, self.namespace)
+            write!(
+                f,
+                "{}/{} in namespace {}",
+                self.resource, self.name, self.namespace
+            )
         }
     }
 }
 
 /// Current time in Kubernetes' RFC 3339 form with second precision (`2024-01-02T03:04:05Z`).
 pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// Parse an RFC 3339 timestamp as written in objects.

@@ -137,12 +137,18 @@ impl DeleteOptions {
         Ok(DeleteOptions {
             grace_period_seconds: v.get("gracePeriodSeconds").and_then(Value::as_i64),
             propagation,
-            precondition_uid: v.pointer("/preconditions/uid").and_then(Value::as_str).map(str::to_string),
+            precondition_uid: v
+                .pointer("/preconditions/uid")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             precondition_resource_version: v
                 .pointer("/preconditions/resourceVersion")
                 .and_then(Value::as_str)
                 .map(str::to_string),
-            dry_run: v.get("dryRun").and_then(Value::as_array).is_some_and(|a| !a.is_empty()),
+            dry_run: v
+                .get("dryRun")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty()),
         })
     }
 }
@@ -196,7 +202,9 @@ pub enum ApplyOutcome {
 impl ApplyOutcome {
     pub fn object(&self) -> &Value {
         match self {
-            ApplyOutcome::Created(v) | ApplyOutcome::Configured(v) | ApplyOutcome::Unchanged(v) => v,
+            ApplyOutcome::Created(v) | ApplyOutcome::Configured(v) | ApplyOutcome::Unchanged(v) => {
+                v
+            }
         }
     }
     pub fn verb(&self) -> &'static str {
@@ -261,7 +269,10 @@ impl WatchEvent {
             .and_then(Value::as_str)
             .and_then(EventType::parse)
             .ok_or_else(|| ApiError::internal(format!("malformed watch event: {v}")))?;
-        Ok(WatchEvent { event_type: t, object: v.get("object").cloned().unwrap_or(Value::Null) })
+        Ok(WatchEvent {
+            event_type: t,
+            object: v.get("object").cloned().unwrap_or(Value::Null),
+        })
     }
 }
 

@@ -18,7 +18,10 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The candidate closest to `word`, if it is plausibly a typo of it (or a prefix/extension,
 /// as `container` → `containers`).
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lw = word.to_ascii_lowercase();
     let mut best: Option<(usize, &'a str)> = None;
     for c in candidates {
@@ -45,7 +48,10 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(did_you_mean("container", ["containers", "volumes"]), Some("containers"));
+        assert_eq!(
+            did_you_mean("container", ["containers", "volumes"]),
+            Some("containers")
+        );
         assert_eq!(did_you_mean("imagee", ["image", "name"]), Some("image"));
         assert_eq!(did_you_mean("zzz", ["image", "name"]), None);
     }

@@ -1,1 +1,274 @@
-//! `Cluster` on the in-process store. STUB.
+//! `Cluster` on the in-process store: what `peapod serve`, the console and a CLI verb with no
+//! server running use. Blocking store writes (fsync) run on tokio's blocking pool.
+
+use crate::api::error::{ApiError, ApiResult};
+use crate::api::kinds::KindInfo;
+use crate::api::request::{
+    ApplyOutcome, BatchMode, DeleteOptions, DeleteOutcome, EventType, ListOptions, LogOptions,
+    ObjectList, Patch, WatchEvent, WriteOptions,
+};
+use crate::api::selector::{FieldSelector, LabelSelector};
+use crate::cluster::{Cluster, LogStream, WatchStream};
+use crate::store::{Initial, Store};
+use futures::StreamExt;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+pub struct EmbeddedCluster {
+    store: Arc<Store>,
+    /// Where pod logs live (`<state>/logs`).
+    log_dir: PathBuf,
+}
+
+impl EmbeddedCluster {
+    pub fn new(store: Arc<Store>, log_dir: PathBuf) -> EmbeddedCluster {
+        EmbeddedCluster { store, log_dir }
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<T> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| ApiError::internal(format!("store task failed: {e}")))?
+    }
+}
+
+/// Label and field selectors of a request, parsed once.
+#[derive(Clone)]
+pub struct Filter {
+    labels: Option<LabelSelector>,
+    fields: Option<FieldSelector>,
+}
+
+impl Filter {
+    pub fn new(kind: &KindInfo, opts: &ListOptions) -> ApiResult<Filter> {
+        let labels = match opts.label_selector.as_deref().map(str::trim) {
+            Some(s) if !s.is_empty() => Some(LabelSelector::parse(s)?),
+            _ => None,
+        };
+        let fields = match opts.field_selector.as_deref().map(str::trim) {
+            Some(s) if !s.is_empty() => Some(FieldSelector::parse(kind.kind, s)?),
+            _ => None,
+        };
+        Ok(Filter { labels, fields })
+    }
+
+    pub fn matches(&self, obj: &Value) -> bool {
+        self.labels.as_ref().is_none_or(|l| l.matches_object(obj))
+            && self.fields.as_ref().is_none_or(|f| f.matches(obj))
+    }
+}
+
+/// Translate a stored change into what a filtered watcher sees: an object that starts
+/// matching is ADDED, one that stops matching is DELETED (as the API server's watch does).
+fn filtered_event(
+    filter: &Filter,
+    t: EventType,
+    obj: &Value,
+    prev: Option<&Value>,
+) -> Option<WatchEvent> {
+    let now = filter.matches(obj);
+    let before = prev.map(|p| filter.matches(p));
+    let event_type = match (t, before, now) {
+        (EventType::Deleted, _, _) => {
+            if before.unwrap_or(now) {
+                EventType::Deleted
+            } else {
+                return None;
+            }
+        }
+        (_, Some(true), true) => EventType::Modified,
+        (_, Some(true), false) => EventType::Deleted,
+        (_, Some(false), true) => EventType::Added,
+        (_, Some(false), false) => return None,
+        // Replayed from the log: no previous state is known.
+        (t, None, true) => t,
+        (_, None, false) => return None,
+    };
+    Some(WatchEvent {
+        event_type,
+        object: obj.clone(),
+    })
+}
+
+fn parse_revision(rv: Option<&str>) -> ApiResult<Option<u64>> {
+    match rv.map(str::trim) {
+        None | Some("") | Some("0") => Ok(None),
+        Some(s) => s.parse::<u64>().map(Some).map_err(|_| {
+            ApiError::bad_request(format!("invalid resourceVersion {s:?}: expected a number"))
+        }),
+    }
+}
+
+#[async_trait::async_trait]
+impl Cluster for EmbeddedCluster {
+    fn endpoint(&self) -> String {
+        format!("embedded {}", self.store.path().display())
+    }
+
+    async fn get(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> ApiResult<Value> {
+        Ok((*self.store.get(kind, namespace, name)?).clone())
+    }
+
+    async fn list(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<ObjectList> {
+        let filter = Filter::new(kind, opts)?;
+        let (items, rev) = self.store.list(kind, namespace, |o| filter.matches(o));
+        Ok(ObjectList {
+            items: items.iter().map(|o| (**o).clone()).collect(),
+            resource_version: rev,
+        })
+    }
+
+    async fn watch(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<WatchStream> {
+        let filter = Filter::new(kind, opts)?;
+        let from = parse_revision(opts.resource_version.as_deref())?;
+        let start = self.store.watch(kind, namespace, from)?;
+        let initial: Vec<ApiResult<WatchEvent>> = match start.initial {
+            Initial::Snapshot(items) => items
+                .iter()
+                .filter(|o| filter.matches(o))
+                .map(|o| {
+                    Ok(WatchEvent {
+                        event_type: EventType::Added,
+                        object: (**o).clone(),
+                    })
+                })
+                .collect(),
+            Initial::Replay(events) => events
+                .iter()
+                .filter_map(|e| filtered_event(&filter, e.event_type, &e.object, None).map(Ok))
+                .collect(),
+        };
+        let resource = kind.resource();
+        let start_rev = start.revision;
+        let live = futures::stream::unfold(
+            (start.receiver, filter, false),
+            move |(mut recv, filter, done)| {
+                let resource = resource.clone();
+                async move {
+                    if done {
+                        return None;
+                    }
+                    loop {
+                        match recv.rx.recv().await {
+                            // Changes up to the start revision are already in the snapshot
+                            // or replay (they may be published after the subscription).
+                            Some(c) if c.revision <= start_rev => {}
+                            Some(c) => {
+                                let prev = c.prev.as_deref();
+                                if let Some(ev) =
+                                    filtered_event(&filter, c.event_type, &c.object, prev)
+                                {
+                                    return Some((Ok(ev), (recv, filter, false)));
+                                }
+                            }
+                            None => {
+                                if recv.overflowed.load(Ordering::Acquire) {
+                                    let e = ApiError::expired(format!(
+                                        "watch of {resource} fell too far behind and was closed; list and watch again"
+                                    ));
+                                    return Some((Err(e), (recv, filter, true)));
+                                }
+                                return None;
+                            }
+                        }
+                    }
+                }
+            },
+        );
+        Ok(futures::stream::iter(initial).chain(live).boxed())
+    }
+
+    async fn create(&self, obj: Value, opts: &WriteOptions) -> ApiResult<Value> {
+        let opts = opts.clone();
+        self.blocking(move |s| Ok((*s.create(obj, &opts)?).clone()))
+            .await
+    }
+
+    async fn update(&self, obj: Value, opts: &WriteOptions) -> ApiResult<Value> {
+        let opts = opts.clone();
+        self.blocking(move |s| Ok((*s.update(obj, &opts)?).clone()))
+            .await
+    }
+
+    async fn update_status(&self, obj: Value) -> ApiResult<Value> {
+        self.blocking(move |s| Ok((*s.update_status(obj)?).clone()))
+            .await
+    }
+
+    async fn patch(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        name: &str,
+        patch: Patch,
+        opts: &WriteOptions,
+    ) -> ApiResult<Value> {
+        let (ns, name, opts) = (
+            namespace.map(str::to_string),
+            name.to_string(),
+            opts.clone(),
+        );
+        self.blocking(move |s| Ok((*s.patch(kind, ns.as_deref(), &name, &patch, &opts)?).clone()))
+            .await
+    }
+
+    async fn delete(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> ApiResult<DeleteOutcome> {
+        let (ns, name, opts) = (
+            namespace.map(str::to_string),
+            name.to_string(),
+            opts.clone(),
+        );
+        self.blocking(move |s| s.delete(kind, ns.as_deref(), &name, &opts))
+            .await
+    }
+
+    async fn apply_batch(
+        &self,
+        objs: Vec<Value>,
+        mode: BatchMode,
+        default_namespace: &str,
+        opts: &WriteOptions,
+    ) -> ApiResult<Vec<ApplyOutcome>> {
+        let (ns, opts) = (default_namespace.to_string(), opts.clone());
+        self.blocking(move |s| s.apply_batch(objs, mode, &ns, &opts))
+            .await
+    }
+
+    async fn logs(&self, namespace: &str, pod: &str, opts: &LogOptions) -> ApiResult<LogStream> {
+        let kind = crate::api::kinds::lookup("pods")
+            .ok_or_else(|| ApiError::internal("pods kind missing"))?;
+        let obj = self.store.get(kind, Some(namespace), pod)?;
+        crate::cluster::logs::stream(&self.log_dir, &obj, opts, self.store.clone())
+    }
+}

@@ -3,6 +3,7 @@
 //! local socket of a running `peapod serve` or console).
 
 pub mod embedded;
+pub mod logs;
 pub mod remote;
 
 use crate::api::error::ApiResult;
@@ -24,7 +25,12 @@ pub trait Cluster: Send + Sync {
     /// Where this cluster lives, for headers and messages (`embedded /var/lib/peapod`).
     fn endpoint(&self) -> String;
 
-    async fn get(&self, kind: &'static KindInfo, namespace: Option<&str>, name: &str) -> ApiResult<Value>;
+    async fn get(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> ApiResult<Value>;
 
     /// List objects of a kind; `namespace: None` means all namespaces.
     async fn list(

@@ -1,1 +1,28 @@
-//! Controller runtime and controllers. STUB.
+//! Controllers: a shared runtime (watch → de-duplicating queue → reconcile → retry → resync)
+//! and one file per controller. Controllers only talk to the cluster through `Cluster`.
+
+pub mod gc;
+pub mod namespace;
+pub mod queue;
+pub mod runtime;
+
+use crate::cluster::Cluster;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+
+/// Start the controllers that belong to the control plane of this scope.
+pub fn start_all(cluster: Arc<dyn Cluster>) -> Vec<JoinHandle<()>> {
+    let mut handles = Vec::new();
+    handles.extend(runtime::spawn(
+        cluster.clone(),
+        Arc::new(gc::GarbageCollector::default()),
+    ));
+    handles.extend(runtime::spawn(
+        cluster,
+        Arc::new(namespace::NamespaceController),
+    ));
+    handles
+}
+
+#[cfg(test)]
+mod tests;
