@@ -135,7 +135,7 @@ pub fn run(cmd: ConfigCommand, ctx: &Ctx, io: &mut Io<'_>) -> Result<(), CliErro
 mod tests {
     use super::*;
     use crate::cli::args::Command;
-    use crate::cli::fake::{block_on, ctx, parse, run_verb};
+    use crate::cli::fake::{ctx, parse, run_verb};
 
     fn with_state(dir: &Path) -> Ctx {
         Ctx {
@@ -182,7 +182,6 @@ mod tests {
         let (code, _, _) = config(&c2, &["set-context", "--current"]);
         assert_eq!(code, 0);
         assert_eq!(load(dir.path()).unwrap().namespace.as_deref(), Some("prod"));
-        let _ = block_on(async {});
     }
 
     #[test]

@@ -203,9 +203,7 @@ pub async fn run(
     let mut groups: Vec<(&'static KindInfo, Vec<Value>)> = Vec::new();
     let mut failed = false;
     for kind in target.kinds() {
-        let ns = if !kind.namespaced {
-            None
-        } else if args.all_namespaces {
+        let ns = if !kind.namespaced || args.all_namespaces {
             None
         } else {
             Some(ctx.namespace.as_str())

@@ -7,6 +7,7 @@ use super::{CliError, Ctx, Io, server_error_line, target};
 use crate::api::kinds::KindInfo;
 use crate::api::object::ObjectExt;
 use crate::api::request::{ListOptions, Patch, WriteOptions};
+use crate::api::selector::{validate_label_key, validate_label_value};
 use crate::cluster::Cluster;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -68,75 +69,21 @@ pub fn split_args(args: &[String], field: Field) -> Result<(Vec<String>, Vec<Str
     Ok((resources, pairs))
 }
 
-/// `QualifiedName`: optional DNS-subdomain prefix and `/`, then 1-63 chars of
-/// `[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]`.
-pub fn validate_key(key: &str) -> Result<(), String> {
-    let (prefix, name) = match key.split_once('/') {
-        Some((p, n)) => (Some(p), n),
-        None => (None, key),
-    };
-    if let Some(p) = prefix {
-        let label_ok = |l: &str| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        };
-        if p.is_empty() || p.len() > 253 || !p.split('.').all(label_ok) {
-            return Err(format!(
-                "prefix part {p:?} must be a lowercase RFC 1123 subdomain (e.g. 'example.com')"
-            ));
-        }
-    }
-    if name.is_empty() {
-        return Err("name part must be non-empty".into());
-    }
-    if name.len() > 63 {
-        return Err("name part must be no more than 63 characters".into());
-    }
-    if !name_ok(name) {
-        return Err(format!(
-            "name part {name:?} must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName', or 'my.name', or '123-abc')"
-        ));
-    }
-    Ok(())
-}
-
-fn name_ok(s: &str) -> bool {
-    let alnum = |c: char| c.is_ascii_alphanumeric();
-    s.chars().all(|c| alnum(c) || matches!(c, '-' | '_' | '.'))
-        && s.chars().next().is_some_and(alnum)
-        && s.chars().last().is_some_and(alnum)
-}
-
-/// A label value: empty, or up to 63 chars like a name part.
-pub fn validate_label_value(v: &str) -> Result<(), String> {
-    if v.len() > 63 {
-        return Err("must be no more than 63 characters".into());
-    }
-    if !v.is_empty() && !name_ok(v) {
-        return Err("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue', or 'my_value', or '12345')".into());
-    }
-    Ok(())
-}
-
 /// Parse `k=v` and `k-` pairs.
 pub fn parse_changes(pairs: &[String], field: Field) -> Result<Changes, CliError> {
     let mut c = Changes::default();
     for p in pairs {
+        // kubectl's wording: `invalid label spec: <spec>, <problems>`.
+        let bad_key = |e: String| CliError::msg(format!("invalid {} spec: {p}, {e}", field.noun()));
         if let Some((k, v)) = p.split_once('=') {
-            validate_key(k)
-                .map_err(|e| CliError::msg(format!("invalid {} key {k:?}: {e}", field.noun())))?;
+            validate_label_key(k).map_err(bad_key)?;
             if field == Field::Labels {
                 validate_label_value(v)
                     .map_err(|e| CliError::msg(format!("invalid label value: {p:?}: {e}")))?;
             }
             c.set.insert(k.to_string(), v.to_string());
         } else if let Some(k) = p.strip_suffix('-') {
-            validate_key(k)
-                .map_err(|e| CliError::msg(format!("invalid {} key {k:?}: {e}", field.noun())))?;
+            validate_label_key(k).map_err(bad_key)?;
             c.remove.push(k.to_string());
         } else {
             return Err(CliError::msg(format!("invalid {} spec: {p}", field.noun())));

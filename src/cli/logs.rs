@@ -51,10 +51,10 @@ pub fn default_container(pod: &Value) -> (Option<String>, Option<String>) {
                 .collect()
         })
         .unwrap_or_default();
-    if let Some(d) = pod.annotation("kubectl.kubernetes.io/default-container") {
-        if names.contains(&d) {
-            return (Some(d.to_string()), None);
-        }
+    if let Some(d) = pod.annotation("kubectl.kubernetes.io/default-container")
+        && names.contains(&d)
+    {
+        return (Some(d.to_string()), None);
     }
     match names.as_slice() {
         [] => (None, None),

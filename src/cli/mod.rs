@@ -177,12 +177,14 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
     }
 }
 
-async fn connect(ctx: &mut Ctx) -> Result<std::sync::Arc<dyn Cluster>, CliError> {
+/// Reach the cluster. The connection is kept for the whole command: when this process holds
+/// the store, it also runs the controllers until the connection is dropped.
+async fn connect(ctx: &mut Ctx) -> Result<crate::daemon::Connection, CliError> {
     let conn = crate::daemon::connect(&ctx.state)
         .await
         .map_err(CliError::Msg)?;
     ctx.embedded = conn.embedded;
-    Ok(conn.cluster)
+    Ok(conn)
 }
 
 async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<(), CliError> {
@@ -198,8 +200,8 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::ApiResources(a) => return resources::api_resources(&a, io),
         _ => {}
     }
-    let cluster = connect(ctx).await?;
-    let cluster: &dyn Cluster = &*cluster;
+    let conn = connect(ctx).await?;
+    let cluster: &dyn Cluster = &*conn.cluster;
     let ctx: &Ctx = ctx;
     match command {
         Command::Apply(a) => apply::run_apply(cluster, ctx, a, io).await,

@@ -398,7 +398,7 @@ fn qos(pod: &Value) -> String {
         let req = string_map(c.pointer("/resources/requests"));
         ["cpu", "memory"]
             .iter()
-            .all(|r| lim.get(*r).is_some() && req.get(*r).is_none_or(|q| Some(q) == lim.get(*r)))
+            .all(|r| lim.contains_key(*r) && req.get(*r).is_none_or(|q| Some(q) == lim.get(*r)))
     });
     if guaranteed {
         "Guaranteed".into()
