@@ -54,7 +54,12 @@ impl Peapod {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_peapod"));
+        // PEAPOD_TEST_BIN overrides the binary cargo built (useful when several checkouts
+        // share one target directory and may replace each other's binary mid-run).
+        let bin = std::env::var_os("PEAPOD_TEST_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_peapod")));
+        let mut c = Command::new(bin);
         c.arg("--state-dir").arg(self.state()).args(args);
         // Keep the user's settings out of the test.
         c.env_remove("PEAPOD_HOME")
