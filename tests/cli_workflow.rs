@@ -329,6 +329,51 @@ fn saved_namespace_and_describe() {
 }
 
 #[test]
+fn edit_with_an_editor_command() {
+    let p = Peapod::new();
+    let f = p.file("shop.yaml", SHOP);
+    p.run(&["apply", "-f", f.to_str().unwrap()]).ok();
+    let edit = |editor: &str| {
+        p.run_env(
+            &["edit", "cm", "settings", "-n", "shop"],
+            &[("KUBE_EDITOR", editor)],
+        )
+    };
+
+    assert_eq!(edit("true").ok(), "Edit cancelled, no changes made.\n");
+    assert_eq!(
+        edit("sed -i s/fast/slow/").ok(),
+        "configmap/settings edited\n"
+    );
+    let out = p.run(&[
+        "get",
+        "cm",
+        "settings",
+        "-n",
+        "shop",
+        "-o",
+        "jsonpath={.data.mode}",
+    ]);
+    assert_eq!(out.ok(), "slow");
+
+    // Renaming is refused and the edits are kept for the user.
+    let out = edit("sed -i s/name:\\ settings/name:\\ other/");
+    let err = out.failed();
+    assert!(err.contains("cannot be changed by edit"), "{err}");
+    let kept = err
+        .split("(your edits are in ")
+        .nth(1)
+        .and_then(|s| s.strip_suffix(")\n"))
+        .unwrap();
+    assert!(
+        std::fs::read_to_string(kept)
+            .unwrap()
+            .contains("name: other")
+    );
+    let _ = std::fs::remove_file(kept);
+}
+
+#[test]
 fn exit_codes_and_messages() {
     let p = Peapod::new();
     let out = p.run(&["get", "pdos"]);

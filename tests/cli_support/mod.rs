@@ -73,8 +73,20 @@ impl Peapod {
     }
 
     pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Out {
-        let mut child = self
-            .command(args)
+        self.run_full(args, stdin, &[])
+    }
+
+    /// Run with extra environment variables (e.g. `KUBE_EDITOR` for `edit`).
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
+        self.run_full(args, "", env)
+    }
+
+    fn run_full(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Out {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
