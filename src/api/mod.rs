@@ -12,5 +12,6 @@ pub mod quantity;
 pub mod request;
 pub mod schema;
 pub mod selector;
+pub mod table;
 pub mod text;
 pub mod validation;

@@ -1,0 +1,431 @@
+//! Command-line arguments (clap derive), kubectl's verbs and flag names.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "peapod",
+    version,
+    about = "A one-machine Kubernetes with a kubectl-style command line",
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    /// State directory (default: $PEAPOD_HOME, else /var/lib/peapod as root, else the XDG data dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Namespace of the request (default: the one saved by `config set-namespace`, else `default`).
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or update objects from manifests.
+    Apply(ApplyArgs),
+    /// Create objects from manifests, or `create namespace NAME`.
+    Create(CreateArgs),
+    /// Display one or many objects.
+    Get(GetArgs),
+    /// Show details of objects, with their events.
+    Describe(DescribeArgs),
+    /// Delete objects by name, selector, or manifest.
+    Delete(DeleteArgs),
+    /// Add, change or remove labels.
+    Label(LabelArgs),
+    /// Add, change or remove annotations.
+    Annotate(LabelArgs),
+    /// Edit an object in $KUBE_EDITOR / $EDITOR.
+    Edit(EditArgs),
+    /// Settings of this command line (current namespace).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// List the resource types peapod serves.
+    ApiResources(ApiResourcesArgs),
+    /// Print client and server versions.
+    Version(VersionArgs),
+    /// Print the logs of a container in a pod.
+    Logs(LogsArgs),
+    /// Run headless: hold the store, run controllers and serve the API socket.
+    Serve,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ApplyArgs {
+    /// Files, directories or `-` for stdin.
+    #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
+    pub filenames: Vec<String>,
+    /// Process directories recursively.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// strict (or true), warn, ignore (or false).
+    #[arg(long, default_value = "strict", num_args = 0..=1, default_missing_value = "strict")]
+    pub validate: String,
+    /// none, client or server.
+    #[arg(long, default_value = "none", num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: String,
+    /// name, yaml or json.
+    #[arg(short = 'o', long)]
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct CreateArgs {
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub filenames: Vec<String>,
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    #[arg(long, default_value = "strict", num_args = 0..=1, default_missing_value = "strict")]
+    pub validate: String,
+    #[arg(long, default_value = "none", num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: String,
+    #[arg(short = 'o', long)]
+    pub output: Option<String>,
+    /// `namespace NAME` (or `ns NAME`).
+    #[arg(value_name = "WHAT NAME")]
+    pub what: Vec<String>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct GetArgs {
+    /// `KIND [NAME...]`, `KIND1,KIND2`, `KIND/NAME...` or `all`.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    #[arg(long)]
+    pub field_selector: Option<String>,
+    /// wide, yaml, json, name, jsonpath=TEMPLATE.
+    #[arg(short = 'o', long)]
+    pub output: Option<String>,
+    #[arg(long)]
+    pub show_labels: bool,
+    /// Label keys shown as columns (repeat or comma-separate).
+    #[arg(short = 'L', long = "label-columns", value_delimiter = ',')]
+    pub label_columns: Vec<String>,
+    #[arg(long)]
+    pub no_headers: bool,
+    /// After listing, watch for changes.
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+    /// Watch for changes without listing first.
+    #[arg(long)]
+    pub watch_only: bool,
+    /// Sort by a JSONPath expression, e.g. `.metadata.name`.
+    #[arg(long)]
+    pub sort_by: Option<String>,
+    /// Do not fail when the named objects do not exist.
+    #[arg(long)]
+    pub ignore_not_found: bool,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct DescribeArgs {
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// Show events (default true).
+    #[arg(long, default_value = "true", action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub show_events: bool,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct DeleteArgs {
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub filenames: Vec<String>,
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    #[arg(long)]
+    pub field_selector: Option<String>,
+    /// Delete every object of the kind in the namespace.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Seconds given to the object to stop; negative means the object's default.
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub grace_period: i64,
+    /// With --grace-period=0, remove immediately without waiting for the pod to stop.
+    #[arg(long)]
+    pub force: bool,
+    /// Delete immediately with a one-second grace period.
+    #[arg(long)]
+    pub now: bool,
+    /// background, foreground or orphan (true = background, false = orphan).
+    #[arg(long, default_value = "background", num_args = 0..=1, default_missing_value = "background")]
+    pub cascade: String,
+    /// Wait until the objects are gone (default true).
+    #[arg(long, default_value = "true", action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub wait: bool,
+    /// How long to wait, e.g. 60s, 2m (0 waits forever).
+    #[arg(long, default_value = "60s")]
+    pub timeout: String,
+    #[arg(long)]
+    pub ignore_not_found: bool,
+    #[arg(long, default_value = "none", num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: String,
+    /// `-o name` prints `pod/x` per deleted object.
+    #[arg(short = 'o', long)]
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct LabelArgs {
+    /// `KIND NAME... key=value key2-` or `KIND/NAME ... key=value`.
+    #[arg(value_name = "ARGS")]
+    pub args: Vec<String>,
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Print the current labels (annotations) instead of changing them.
+    #[arg(long)]
+    pub list: bool,
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    #[arg(long)]
+    pub field_selector: Option<String>,
+    #[arg(long)]
+    pub all: bool,
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Only update if the object is still at this resourceVersion.
+    #[arg(long)]
+    pub resource_version: Option<String>,
+    #[arg(long, default_value = "none", num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: String,
+    #[arg(short = 'o', long)]
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct EditArgs {
+    #[arg(value_name = "TARGET", required = true)]
+    pub targets: Vec<String>,
+    #[arg(long, default_value = "strict", num_args = 0..=1, default_missing_value = "strict")]
+    pub validate: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Save the default namespace of later commands.
+    SetNamespace { name: String },
+    /// kubectl alias: `config set-context --current --namespace=NAME` (the global
+    /// `--namespace` flag carries the value).
+    SetContext {
+        /// Context name; only the current (`peapod`) exists.
+        name: Option<String>,
+        #[arg(long)]
+        current: bool,
+    },
+    /// Show the settings.
+    View,
+    /// Print the default namespace.
+    CurrentNamespace,
+    /// Print the current context name.
+    CurrentContext,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ApiResourcesArgs {
+    /// Only namespaced (true) or cluster-scoped (false) resources.
+    #[arg(long)]
+    pub namespaced: Option<bool>,
+    /// `name` prints `pods`, `deployments.apps`, ...; `wide` adds verbs and categories.
+    #[arg(short = 'o', long)]
+    pub output: Option<String>,
+    #[arg(long)]
+    pub no_headers: bool,
+    #[arg(long)]
+    pub api_group: Option<String>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct VersionArgs {
+    /// Only the client version (do not contact the cluster).
+    #[arg(long)]
+    pub client: bool,
+    #[arg(short = 'o', long)]
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct LogsArgs {
+    /// `POD` or `pod/POD` (optionally followed by the container).
+    #[arg(value_name = "POD", required = true)]
+    pub targets: Vec<String>,
+    #[arg(short = 'c', long)]
+    pub container: Option<String>,
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    #[arg(short = 'p', long)]
+    pub previous: bool,
+    #[arg(long)]
+    pub timestamps: bool,
+    /// Lines from the end; -1 shows all.
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub tail: i64,
+    /// Only newer lines, e.g. 5s, 2m, 3h.
+    #[arg(long)]
+    pub since: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("peapod").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn global_flags_anywhere() {
+        let c = parse(&["get", "po", "-n", "dev", "--state-dir", "/tmp/x"]);
+        assert_eq!(c.namespace.as_deref(), Some("dev"));
+        assert_eq!(c.state_dir, Some(PathBuf::from("/tmp/x")));
+        let c = parse(&["--namespace=kube-system", "get", "po"]);
+        assert_eq!(c.namespace.as_deref(), Some("kube-system"));
+        assert!(parse(&[]).command.is_none());
+    }
+
+    #[test]
+    fn get_flags() {
+        let c = parse(&[
+            "get",
+            "po,svc",
+            "web",
+            "-A",
+            "-l",
+            "env in (prod,dev)",
+            "-L",
+            "env,tier",
+            "-L",
+            "app",
+            "--show-labels",
+            "-o",
+            "wide",
+            "-w",
+            "--no-headers",
+        ]);
+        let Some(Command::Get(g)) = c.command else {
+            panic!()
+        };
+        assert_eq!(g.targets, ["po,svc", "web"]);
+        assert!(g.all_namespaces && g.show_labels && g.watch && g.no_headers);
+        assert_eq!(g.selector.as_deref(), Some("env in (prod,dev)"));
+        assert_eq!(g.label_columns, ["env", "tier", "app"]);
+        assert_eq!(g.output.as_deref(), Some("wide"));
+        let c = parse(&["get", "po", "-o=jsonpath={.items[*].metadata.name}"]);
+        let Some(Command::Get(g)) = c.command else {
+            panic!()
+        };
+        assert_eq!(
+            g.output.as_deref(),
+            Some("jsonpath={.items[*].metadata.name}")
+        );
+    }
+
+    #[test]
+    fn apply_flags() {
+        let c = parse(&[
+            "apply",
+            "-f",
+            "a.yaml",
+            "-f",
+            "dir",
+            "-R",
+            "--validate=false",
+            "--dry-run=server",
+            "-o",
+            "name",
+        ]);
+        let Some(Command::Apply(a)) = c.command else {
+            panic!()
+        };
+        assert_eq!(a.filenames, ["a.yaml", "dir"]);
+        assert!(a.recursive);
+        assert_eq!(
+            (a.validate.as_str(), a.dry_run.as_str()),
+            ("false", "server")
+        );
+        let c = parse(&["apply", "-f", "-"]);
+        let Some(Command::Apply(a)) = c.command else {
+            panic!()
+        };
+        assert_eq!(
+            (a.validate.as_str(), a.dry_run.as_str()),
+            ("strict", "none")
+        );
+        assert!(
+            Cli::try_parse_from(["peapod", "apply"]).is_err(),
+            "-f is required"
+        );
+    }
+
+    #[test]
+    fn delete_flags() {
+        let c = parse(&[
+            "delete",
+            "po",
+            "x",
+            "--grace-period=0",
+            "--force",
+            "--cascade=orphan",
+            "--wait=false",
+        ]);
+        let Some(Command::Delete(d)) = c.command else {
+            panic!()
+        };
+        assert_eq!(
+            (d.grace_period, d.force, d.cascade.as_str(), d.wait),
+            (0, true, "orphan", false)
+        );
+        let c = parse(&["delete", "po", "--all", "--timeout", "5s"]);
+        let Some(Command::Delete(d)) = c.command else {
+            panic!()
+        };
+        assert!(d.all && d.wait);
+        assert_eq!((d.grace_period, d.timeout.as_str()), (-1, "5s"));
+    }
+
+    #[test]
+    fn label_args_keep_removals() {
+        let c = parse(&["label", "po", "x", "env=prod", "tier-", "--overwrite"]);
+        let Some(Command::Label(l)) = c.command else {
+            panic!()
+        };
+        assert_eq!(l.args, ["po", "x", "env=prod", "tier-"]);
+        assert!(l.overwrite);
+    }
+
+    #[test]
+    fn config_and_logs() {
+        let c = parse(&["config", "set-context", "--current", "--namespace=dev"]);
+        let Some(Command::Config(ConfigCommand::SetContext { current, .. })) = c.command else {
+            panic!()
+        };
+        assert!(current);
+        assert_eq!(c.namespace.as_deref(), Some("dev"));
+        let c = parse(&[
+            "logs", "web", "-c", "app", "-f", "--tail", "10", "--since", "5m",
+        ]);
+        let Some(Command::Logs(l)) = c.command else {
+            panic!()
+        };
+        assert_eq!(
+            (l.container.as_deref(), l.follow, l.tail, l.since.as_deref()),
+            (Some("app"), true, 10, Some("5m"))
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! Running the built `peapod` binary against a fresh state directory, for the CLI tests.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What one command printed and returned.
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    /// Assert success and return stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        &self.stdout
+    }
+    /// Assert exit code 1 and return stderr.
+    #[track_caller]
+    pub fn failed(&self) -> &str {
+        assert_eq!(
+            self.code, 1,
+            "expected exit 1\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        &self.stderr
+    }
+}
+
+/// A fresh peapod state directory.
+pub struct Peapod {
+    pub dir: tempfile::TempDir,
+}
+
+impl Peapod {
+    pub fn new() -> Peapod {
+        Peapod {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn state(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        // PEAPOD_TEST_BIN overrides the binary cargo built (useful when several checkouts
+        // share one target directory and may replace each other's binary mid-run).
+        let bin = std::env::var_os("PEAPOD_TEST_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_peapod")));
+        let mut c = Command::new(bin);
+        c.arg("--state-dir").arg(self.state()).args(args);
+        // Keep the user's settings out of the test.
+        c.env_remove("PEAPOD_HOME")
+            .env_remove("KUBE_EDITOR")
+            .env_remove("EDITOR");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Out {
+        self.run_stdin(args, "")
+    }
+
+    pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Out {
+        self.run_full(args, stdin, &[])
+    }
+
+    /// Run with extra environment variables (e.g. `KUBE_EDITOR` for `edit`).
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
+        self.run_full(args, "", env)
+    }
+
+    fn run_full(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Out {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn peapod");
+        if let Some(mut i) = child.stdin.take() {
+            let _ = i.write_all(stdin.as_bytes());
+        }
+        let out = child.wait_with_output().expect("wait for peapod");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Write a manifest into the state's parent temp dir and return its path.
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.state().join(name);
+        std::fs::write(&p, text).expect("write manifest");
+        p
+    }
+
+    /// Start `peapod serve` and wait until its socket answers.
+    pub fn serve(&self) -> Server {
+        let child = self
+            .command(&["serve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn peapod serve");
+        let server = Server { child };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            // `version` reaches the cluster: through the socket once serve is up.
+            let out = self.run(&["version"]);
+            if out.code == 0 && out.stdout.contains("peapod.sock") {
+                return server;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "peapod serve did not come up: {out:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Start a long-running command (e.g. `get -w`) with stdout piped.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn peapod")
+    }
+}
+
+/// A running `peapod serve`, stopped with SIGTERM when dropped.
+pub struct Server {
+    child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The manifest of the issue: a namespace, two labelled pods and a config map.
+pub const SHOP: &str = "\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: shop
+  labels:
+    app: web
+    env: prod
+    rel: stable
+spec:
+  containers:
+  - name: nginx
+    image: nginx:1.25
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: canary
+  namespace: shop
+  labels:
+    app: web
+    env: dev
+    rel: canary
+spec:
+  containers:
+  - name: nginx
+    image: nginx:1.26
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: shop
+data:
+  mode: fast
+";
+
+/// Rows of a table without the header, split on whitespace into (first column, rest).
+pub fn names(table: &str) -> Vec<String> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect()
+}
