@@ -174,17 +174,36 @@ async fn termination() {
     }
 }
 
+/// Open the store for a long-running process. A short CLI command may hold it for a moment
+/// (it opened the store because nothing served yet): wait for it. A serving peapod is an error.
+async fn open_store_for_serve(state: &Path) -> Result<Arc<Store>, String> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match open_store(state) {
+            Ok(s) => return Ok(s),
+            Err(OpenFailure::Other(m)) => return Err(m),
+            Err(OpenFailure::Locked(msg)) => {
+                let socket = socket_path(state);
+                if socket.exists() && RemoteCluster::new(socket.clone()).ping().await.is_ok() {
+                    return Err(format!(
+                        "peapod is already running for {} ({}); its socket is {}",
+                        state.display(),
+                        holder(state),
+                        socket.display()
+                    ));
+                }
+                if Instant::now() > deadline {
+                    return Err(msg);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 /// Run headless: hold the store, run the controllers, serve the socket until SIGINT/SIGTERM.
 pub async fn serve(state: &Path, _opts: ServeOptions) -> Result<(), String> {
-    let store = open_store(state).map_err(|f| match f {
-        OpenFailure::Locked(_) => format!(
-            "peapod is already running for {} ({}); its socket is {}",
-            state.display(),
-            holder(state),
-            socket_path(state).display()
-        ),
-        OpenFailure::Other(m) => m,
-    })?;
+    let store = open_store_for_serve(state).await?;
     let cluster: Arc<dyn Cluster> = embedded_cluster(state, store);
     let controllers = crate::controllers::start_all(cluster.clone());
     let socket = socket_path(state);
