@@ -215,3 +215,40 @@ pub async fn serve(state: &Path, _opts: ServeOptions) -> Result<(), String> {
     let _ = std::fs::remove_file(state.join(PID_FILE));
     result.map_err(|e| format!("cannot serve on {}: {e}", socket.display()))
 }
+
+/// The console. It attaches to a running peapod when one serves this state directory;
+/// otherwise it becomes the server itself (store, controllers, socket) for as long as it runs.
+pub async fn console(state: &Path) -> Result<(), String> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err("the console needs a terminal; for scripts use verbs such as `peapod get pods` or run `peapod serve`".into());
+    }
+    let socket = socket_path(state);
+    if socket.exists() {
+        let remote = RemoteCluster::new(socket.clone());
+        if remote.ping().await.is_ok() {
+            return crate::tui::run(Arc::new(remote)).await;
+        }
+    }
+    let store = open_store_for_serve(state).await?;
+    let cluster: Arc<dyn Cluster> = embedded_cluster(state, store);
+    let controllers = crate::controllers::start_all(cluster.clone());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = {
+        let (c, s) = (cluster.clone(), socket.clone());
+        tokio::spawn(async move {
+            crate::server::serve(c, &s, async move {
+                let _ = stop_rx.await;
+            })
+            .await
+        })
+    };
+    let result = crate::tui::run(cluster).await;
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    for h in controllers {
+        h.abort();
+    }
+    let _ = std::fs::remove_file(state.join(PID_FILE));
+    result
+}

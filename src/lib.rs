@@ -9,3 +9,4 @@ pub mod controllers;
 pub mod daemon;
 pub mod server;
 pub mod store;
+pub mod tui;

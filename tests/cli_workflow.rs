@@ -249,7 +249,7 @@ spec:
     assert_eq!(lines.len(), 2, "{err}");
     assert!(
         lines[0].starts_with(&format!(
-            "error: {f}:15:5: Pod \"typo\": spec.containers[0].imagee: unknown field \"imagee\""
+            "error: {f}:15:5: Pod \"typo\": spec.containers[0].imagee: unknown field \"spec.containers[0].imagee\", did you mean \"image\"?"
         )),
         "{err}"
     );
@@ -390,9 +390,9 @@ fn exit_codes_and_messages() {
     assert_eq!(p.run(&["get", "--bogus-flag"]).code, 1);
     assert_eq!(p.run(&["--help"]).code, 0);
     let out = p.run(&[]);
-    assert_eq!(out.code, 2);
+    assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("the console is not available yet"),
+        out.stderr.contains("the console needs a terminal"),
         "{}",
         out.stderr
     );
@@ -403,4 +403,32 @@ fn exit_codes_and_messages() {
             .ok()
             .starts_with("Client Version: v")
     );
+}
+
+/// The issue's typo pod: `spec.container` and no `metadata.name`; both problems with their
+/// lines in one run, exit 1, nothing stored.
+#[test]
+fn issue_typo_pod_reports_both_problems() {
+    let p = Peapod::new();
+    let f = p.file(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n    app: web\nspec:\n  container:\n  - name: web\n    image: busybox\n",
+    );
+    let f = f.to_str().unwrap();
+    let out = p.run(&["apply", "-f", f]);
+    let err = out.failed().to_string();
+    assert!(
+        err.contains(&format!(
+            "error: {f}:7:3: Pod (no name): spec.container: unknown field \"spec.container\", did you mean \"containers\"?"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "error: {f}:3:1: Pod (no name): metadata.name: Required value: name or generateName is required"
+        )),
+        "{err}"
+    );
+    let out = p.run(&["get", "po", "-A"]);
+    assert_eq!(out.stdout, "");
 }

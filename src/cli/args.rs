@@ -52,6 +52,27 @@ pub enum Command {
     Logs(LogsArgs),
     /// Run headless: hold the store, run controllers and serve the API socket.
     Serve,
+    /// Measure the store and API on a private temporary instance (see the README).
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Pods created in batches.
+    #[arg(long, default_value_t = 10_000)]
+    pub pods: usize,
+    /// Pods per batch request.
+    #[arg(long, default_value_t = 1_000)]
+    pub batch: usize,
+    /// Pods created with one request (one durable transaction) each.
+    #[arg(long, default_value_t = 2_000)]
+    pub single: usize,
+    /// Concurrent clients for the single creates.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Watchers of pods during the run.
+    #[arg(long, default_value_t = 20)]
+    pub watchers: usize,
 }
 
 #[derive(Debug, Args, Default)]

@@ -134,10 +134,6 @@ pub fn main() -> i32 {
 
 /// Run a parsed command line; returns the exit code.
 pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
-    let Some(command) = cli.command else {
-        io.errln("the console is not available yet; see peapod --help");
-        return 2;
-    };
     let state = crate::daemon::state_dir(cli.state_dir.clone());
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -148,6 +144,18 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
             io.errln(format!("error: cannot start the async runtime: {e}"));
             return 1;
         }
+    };
+    let Some(command) = cli.command else {
+        // No verb: the console.
+        let result = rt.block_on(crate::daemon::console(&state));
+        rt.shutdown_background();
+        return match result {
+            Ok(()) => 0,
+            Err(e) => {
+                io.errln(format!("error: {e}"));
+                1
+            }
+        };
     };
     let (namespace, explicit) = match cli.namespace.clone() {
         Some(n) => (n, true),
@@ -196,6 +204,17 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
                 .map_err(CliError::Msg);
         }
         Command::Config(c) => return config::run(c, ctx, io),
+        Command::Bench(b) => {
+            let opts = crate::bench::BenchOptions {
+                pods: b.pods,
+                batch: b.batch,
+                single: b.single,
+                concurrency: b.concurrency,
+                watchers: b.watchers,
+                ..Default::default()
+            };
+            return crate::bench::run(opts).await.map_err(CliError::Msg);
+        }
         Command::Version(v) if v.client => return resources::version(None, &v, io),
         Command::ApiResources(a) => return resources::api_resources(&a, io),
         _ => {}
@@ -214,7 +233,9 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Edit(a) => edit::run(cluster, ctx, a, io).await,
         Command::Logs(a) => logs::run(cluster, ctx, a, io).await,
         Command::Version(v) => resources::version(Some(cluster), &v, io),
-        Command::Serve | Command::Config(_) | Command::ApiResources(_) => Ok(()),
+        Command::Serve | Command::Config(_) | Command::ApiResources(_) | Command::Bench(_) => {
+            Ok(())
+        }
     }
 }
 
@@ -285,26 +306,5 @@ mod tests {
         assert!(parse_duration("5 minutes").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("m").is_err());
-    }
-
-    #[test]
-    fn no_subcommand_exits_2() {
-        let (mut o, mut e) = (Vec::new(), Vec::new());
-        let cli = Cli::try_parse_from(["peapod"]).unwrap();
-        assert_eq!(
-            run(
-                cli,
-                &mut Io {
-                    out: &mut o,
-                    err: &mut e
-                }
-            ),
-            2
-        );
-        assert_eq!(
-            String::from_utf8(e).unwrap(),
-            "the console is not available yet; see peapod --help\n"
-        );
-        assert!(o.is_empty());
     }
 }

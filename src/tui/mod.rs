@@ -28,14 +28,20 @@ enum Msg {
 /// Keep one kind in sync: watch (initial snapshot as ADDED), and on error start again.
 fn spawn_watch(cluster: Arc<dyn Cluster>, plural: &'static str, tx: mpsc::Sender<Msg>) {
     tokio::spawn(async move {
-        let Some(kind) = kinds::lookup(plural) else { return };
+        let Some(kind) = kinds::lookup(plural) else {
+            return;
+        };
         loop {
             if tx.send(Msg::Reset(plural)).await.is_err() {
                 return;
             }
             if let Ok(mut stream) = cluster.watch(kind, None, &ListOptions::default()).await {
                 while let Some(Ok(ev)) = stream.next().await {
-                    let msg = if plural == "pods" { Msg::Pod(ev) } else { Msg::Namespace(ev) };
+                    let msg = if plural == "pods" {
+                        Msg::Pod(ev)
+                    } else {
+                        Msg::Namespace(ev)
+                    };
                     if tx.send(msg).await.is_err() {
                         return;
                     }
@@ -70,7 +76,10 @@ pub async fn run(cluster: Arc<dyn Cluster>) -> Result<(), String> {
     result
 }
 
-async fn event_loop(terminal: &mut ratatui::DefaultTerminal, cluster: Arc<dyn Cluster>) -> Result<(), String> {
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    cluster: Arc<dyn Cluster>,
+) -> Result<(), String> {
     let (tx, mut rx) = mpsc::channel::<Msg>(4096);
     spawn_watch(cluster.clone(), "namespaces", tx.clone());
     spawn_watch(cluster.clone(), "pods", tx.clone());
@@ -111,7 +120,9 @@ fn handle(app: &mut App, msg: Msg) -> bool {
             match k.code {
                 KeyCode::Char('c') if ctrl => return true,
                 KeyCode::Char('q') => return true,
-                KeyCode::Tab | KeyCode::Right | KeyCode::BackTab | KeyCode::Left => app.toggle_focus(),
+                KeyCode::Tab | KeyCode::Right | KeyCode::BackTab | KeyCode::Left => {
+                    app.toggle_focus()
+                }
                 KeyCode::Up | KeyCode::Char('k') => app.move_selection(-1),
                 KeyCode::Down | KeyCode::Char('j') => app.move_selection(1),
                 KeyCode::PageUp => app.move_selection(-10),

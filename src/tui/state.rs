@@ -37,12 +37,23 @@ impl App {
 
     /// The selected namespace; None = all.
     pub fn namespace(&self) -> Option<&str> {
-        if self.ns_index == 0 { None } else { self.namespaces.keys().nth(self.ns_index - 1).map(String::as_str) }
+        if self.ns_index == 0 {
+            None
+        } else {
+            self.namespaces
+                .keys()
+                .nth(self.ns_index - 1)
+                .map(String::as_str)
+        }
     }
 
     pub fn visible_pods(&self) -> Vec<&Value> {
         let ns = self.namespace();
-        self.pods.iter().filter(|((pns, _), _)| ns.is_none_or(|n| n == pns)).map(|(_, v)| v).collect()
+        self.pods
+            .iter()
+            .filter(|((pns, _), _)| ns.is_none_or(|n| n == pns))
+            .map(|(_, v)| v)
+            .collect()
     }
 
     pub fn pod_count(&self, ns: &str) -> usize {
@@ -63,13 +74,21 @@ impl App {
         }
         // Keep the same namespace selected when others come and go.
         self.ns_index = match selected {
-            Some(s) => self.namespaces.keys().position(|k| *k == s).map(|i| i + 1).unwrap_or(0),
+            Some(s) => self
+                .namespaces
+                .keys()
+                .position(|k| *k == s)
+                .map(|i| i + 1)
+                .unwrap_or(0),
             None => 0,
         };
     }
 
     pub fn apply_pod(&mut self, ev: WatchEvent) {
-        let key = (ev.object.namespace().unwrap_or("").to_string(), ev.object.name().to_string());
+        let key = (
+            ev.object.namespace().unwrap_or("").to_string(),
+            ev.object.name().to_string(),
+        );
         match ev.event_type {
             EventType::Deleted => {
                 self.pods.remove(&key);
@@ -92,7 +111,11 @@ impl App {
     }
 
     pub fn toggle_focus(&mut self) {
-        self.focus = if self.focus == Focus::Pods { Focus::Namespaces } else { Focus::Pods };
+        self.focus = if self.focus == Focus::Pods {
+            Focus::Namespaces
+        } else {
+            Focus::Pods
+        };
     }
 
     pub fn select_all_namespaces(&mut self) {
@@ -129,7 +152,10 @@ mod tests {
     use serde_json::json;
 
     fn ev(t: EventType, kind: &str, ns: &str, name: &str) -> WatchEvent {
-        WatchEvent { event_type: t, object: json!({"kind": kind, "metadata": {"name": name, "namespace": ns}}) }
+        WatchEvent {
+            event_type: t,
+            object: json!({"kind": kind, "metadata": {"name": name, "namespace": ns}}),
+        }
     }
 
     #[test]

@@ -19,18 +19,32 @@ fn status_color(status: &str) -> Color {
 }
 
 fn block(title: String, focused: bool) -> Block<'static> {
-    let style = if focused { Style::default().fg(Color::Cyan) } else { Style::default().fg(Color::DarkGray) };
-    Block::default().borders(Borders::ALL).border_style(style).title(title)
+    let style = if focused {
+        Style::default().fg(Color::Cyan)
+    } else {
+        Style::default().fg(Color::DarkGray)
+    };
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(style)
+        .title(title)
 }
 
 pub fn draw(f: &mut Frame, app: &App) {
-    let [header, body, footer] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)]).areas(f.area());
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(f.area());
     let ns_label = app.namespace().unwrap_or("all").to_string();
     let pods = app.visible_pods();
     f.render_widget(
         Paragraph::new(Line::from(vec![
-            Span::styled(" peapod ", Style::default().fg(Color::Black).bg(Color::Cyan)),
+            Span::styled(
+                " peapod ",
+                Style::default().fg(Color::Black).bg(Color::Cyan),
+            ),
             Span::raw(format!(
                 " {}  ns: {}  pods: {}/{}  v{}",
                 app.endpoint,
@@ -42,12 +56,26 @@ pub fn draw(f: &mut Frame, app: &App) {
         ])),
         header,
     );
-    let ns_width = app.namespaces.keys().map(|k| k.len()).max().unwrap_or(3).clamp(8, 30) as u16 + 10;
-    let [ns_area, pods_area] = Layout::horizontal([Constraint::Length(ns_width), Constraint::Min(20)]).areas(body);
+    let ns_width = app
+        .namespaces
+        .keys()
+        .map(|k| k.len())
+        .max()
+        .unwrap_or(3)
+        .clamp(8, 30) as u16
+        + 10;
+    let [ns_area, pods_area] =
+        Layout::horizontal([Constraint::Length(ns_width), Constraint::Min(20)]).areas(body);
 
-    let mut ns_rows = vec![Row::new(vec![Cell::from("all"), Cell::from(app.pods.len().to_string())])];
+    let mut ns_rows = vec![Row::new(vec![
+        Cell::from("all"),
+        Cell::from(app.pods.len().to_string()),
+    ])];
     for name in app.namespaces.keys() {
-        ns_rows.push(Row::new(vec![Cell::from(name.clone()), Cell::from(app.pod_count(name).to_string())]));
+        ns_rows.push(Row::new(vec![
+            Cell::from(name.clone()),
+            Cell::from(app.pod_count(name).to_string()),
+        ]));
     }
     let ns_table = Table::new(ns_rows, [Constraint::Min(6), Constraint::Length(6)])
         .block(block(" Namespaces ".into(), app.focus == Focus::Namespaces))
@@ -55,18 +83,23 @@ pub fn draw(f: &mut Frame, app: &App) {
     let mut ns_state = TableState::default().with_selected(Some(app.ns_index));
     f.render_stateful_widget(ns_table, ns_area, &mut ns_state);
 
-    let Some(kind) = kinds::lookup("pods") else { return };
+    let Some(kind) = kinds::lookup("pods") else {
+        return;
+    };
     let all = app.namespace().is_none();
-    let cols: Vec<&table::Column> = table::columns(kind).iter().filter(|c| !c.wide_only).collect();
-    let mut headers: Vec<&str> = cols.iter().map(|c| c.name).collect();
+    let cols: Vec<&table::Column> = table::columns(kind)
+        .iter()
+        .filter(|c| !c.wide_only)
+        .collect();
+    let mut headers: Vec<String> = cols.iter().map(|c| c.header()).collect();
     if all {
-        headers.insert(0, "NAMESPACE");
+        headers.insert(0, "NAMESPACE".to_string());
     }
     // Only the rows that fit are formatted.
     let height = pods_area.height.saturating_sub(3) as usize;
     let offset = app.pod_index.saturating_sub(height.saturating_sub(1));
     let now = jiff::Timestamp::now();
-    let status_col = headers.iter().position(|h| *h == "STATUS");
+    let status_col = headers.iter().position(|h| h == "STATUS");
     let rows: Vec<Row> = pods
         .iter()
         .skip(offset)
@@ -75,7 +108,13 @@ pub fn draw(f: &mut Frame, app: &App) {
             let mut cells = table::row(kind, p, now);
             cells.truncate(cols.len());
             if all {
-                cells.insert(0, p["metadata"]["namespace"].as_str().unwrap_or("").to_string());
+                cells.insert(
+                    0,
+                    p["metadata"]["namespace"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                );
             }
             Row::new(cells.into_iter().enumerate().map(|(i, c)| {
                 if Some(i) == status_col {
@@ -89,7 +128,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         .collect();
     let widths: Vec<Constraint> = headers
         .iter()
-        .map(|h| match *h {
+        .map(|h| match h.as_str() {
             "NAME" => Constraint::Min(20),
             "NAMESPACE" => Constraint::Length(16),
             _ => Constraint::Length(h.len().max(8) as u16 + 2),
