@@ -36,7 +36,9 @@ async fn kill_9_while_applying_leaves_a_consistent_store() {
     // lands while the single creates are under way.
     let writer = tokio::spawn(async move {
         let batch: Vec<_> = (0..500).map(cm).collect();
-        let _ = api.apply_batch(batch, BatchMode::Apply, "default", &WriteOptions::default()).await;
+        let _ = api
+            .apply_batch(batch, BatchMode::Apply, "default", &WriteOptions::default())
+            .await;
         let api = std::sync::Arc::new(api);
         let mut tasks = Vec::new();
         for w in 0..4 {
@@ -60,24 +62,45 @@ async fn kill_9_while_applying_leaves_a_consistent_store() {
     serve.wait().unwrap();
     let _ = writer.await;
 
-    let store = Store::open(&state.join("store.redb"), StoreOptions::default()).expect("store reopens after kill -9");
+    let store = Store::open(&state.join("store.redb"), StoreOptions::default())
+        .expect("store reopens after kill -9");
     let rev = store.revision();
     let (items, _) = store.list(lookup("cm").unwrap(), Some("default"), |_| true);
     let mut rvs = std::collections::HashSet::new();
     for o in &items {
         let i: usize = o["data"]["index"].as_str().unwrap().parse().unwrap();
-        assert_eq!(o["data"]["payload"].as_str().unwrap().len(), 512, "object {i} is whole");
+        assert_eq!(
+            o["data"]["payload"].as_str().unwrap().len(),
+            512,
+            "object {i} is whole"
+        );
         assert!(!o.uid().is_empty());
         let v: u64 = o.resource_version().parse().unwrap();
         assert!(v <= rev, "resourceVersion {v} beyond store revision {rev}");
         assert!(rvs.insert(v), "resourceVersion {v} used twice");
     }
     // the atomic batch is all or nothing
-    let batch_count = items.iter().filter(|o| o["data"]["index"].as_str().unwrap().parse::<usize>().unwrap() < 500).count();
-    assert!(batch_count == 0 || batch_count == 500, "batch partly applied: {batch_count}");
+    let batch_count = items
+        .iter()
+        .filter(|o| {
+            o["data"]["index"]
+                .as_str()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+                < 500
+        })
+        .count();
+    assert!(
+        batch_count == 0 || batch_count == 500,
+        "batch partly applied: {batch_count}"
+    );
     // the store keeps working after recovery
     let po = store.create(cm(5000), &WriteOptions::default()).unwrap();
     assert_eq!(po.resource_version(), (rev + 1).to_string());
     // nothing is left running
-    assert!(!state.join("peapod.sock").exists() || std::os::unix::net::UnixStream::connect(state.join("peapod.sock")).is_err());
+    assert!(
+        !state.join("peapod.sock").exists()
+            || std::os::unix::net::UnixStream::connect(state.join("peapod.sock")).is_err()
+    );
 }

@@ -337,13 +337,22 @@ pub fn update(
         defaults::apply_defaults(kind, &mut n);
         invalid(kind, &n, validation::validate_update(kind, &n, &current))?;
         if current.deletion_timestamp().is_some() {
-            let old: Vec<String> = current.finalizers();
-            if let Some(added) = n.finalizers().into_iter().find(|f| !old.contains(f)) {
-                return Err(ApiError::forbidden(format!(
-                    "{} {:?} is being deleted: no new finalizers can be added (tried {added:?})",
-                    kind.resource(),
-                    n.name()
-                )));
+            let old = current.finalizers();
+            let added: Vec<String> = n
+                .finalizers()
+                .into_iter()
+                .filter(|f| !old.contains(f))
+                .collect();
+            if !added.is_empty() {
+                let list: Vec<String> = added.iter().map(|f| format!("{f:?}")).collect();
+                let cause = FieldError::forbidden(
+                    "metadata.finalizers",
+                    format!(
+                        "no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}",
+                        list.join(", ")
+                    ),
+                );
+                return Err(ApiError::invalid(kind.kind, n.name(), vec![cause]));
             }
         }
         if spec_part(&n) != spec_part(&current) {

@@ -191,10 +191,10 @@ fn finalizers_hold_deletion_until_removed() {
     };
     assert!(o.deletion_timestamp().is_some());
     let mut cur = (*s.get(k, Some("default"), "c").unwrap()).clone();
-    cur["metadata"]["finalizers"] = json!(["x/y", "new"]);
+    cur["metadata"]["finalizers"] = json!(["x/y", "x/new"]);
     assert_eq!(
-        s.update(cur.clone(), &w()).unwrap_err().reason,
-        Reason::Forbidden
+        s.update(cur.clone(), &w()).unwrap_err().message,
+        "ConfigMap \"c\" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{\"x/new\"}"
     );
     cur["metadata"]
         .as_object_mut()
