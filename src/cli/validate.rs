@@ -87,7 +87,13 @@ fn locate(doc: &dyn Located, kind: &str, name: &str, e: &FieldError) -> String {
     } else {
         format!("{name:?}")
     };
-    format!("{}:{line}:{col}: {kind} {name}: {e}", doc.source())
+    // Messages that already quote their path (`unknown field "spec.x"`) are not prefixed.
+    let problem = if !e.path.is_empty() && e.message.contains(&format!("\"{}\"", e.path)) {
+        e.message.clone()
+    } else {
+        e.to_string()
+    };
+    format!("{}:{line}:{col}: {kind} {name}: {problem}", doc.source())
 }
 
 /// Check one document; unknown fields follow `mode`, every other problem is an error.
@@ -258,6 +264,28 @@ mod tests {
         let r = check_all(&[doc(pod())], FieldValidation::Ignore, &Canned);
         assert!(r.warnings.is_empty());
         assert_eq!(r.errors.len(), 2);
+    }
+
+    #[test]
+    fn messages_quoting_their_path_are_not_prefixed() {
+        struct Quoting;
+        impl Checks for Quoting {
+            fn fields(&self, _k: &KindInfo, _o: &Value) -> Vec<FieldError> {
+                vec![FieldError::new(
+                    FieldErrorType::Unknown,
+                    "spec.containers[0].imagee",
+                    "unknown field \"spec.containers[0].imagee\"",
+                )]
+            }
+            fn object(&self, _k: &KindInfo, _o: &Value) -> Vec<FieldError> {
+                Vec::new()
+            }
+        }
+        let r = check_all(&[doc(pod())], FieldValidation::Strict, &Quoting);
+        assert_eq!(
+            r.errors,
+            ["pod.yaml:8:7: Pod \"web\": unknown field \"spec.containers[0].imagee\""]
+        );
     }
 
     #[test]
