@@ -144,15 +144,28 @@ pub fn check_document(
             report.errors.push(line)
         }
     };
+    let mut mistyped: Vec<String> = Vec::new();
     for e in checks.fields(kind, obj) {
+        if e.kind == FieldErrorType::TypeMismatch {
+            mistyped.push(e.path.clone());
+        }
         match (e.kind, mode) {
             (FieldErrorType::Unknown, FieldValidation::Ignore) => {}
             (FieldErrorType::Unknown, FieldValidation::Warn) => push(&e, true, report),
             _ => push(&e, false, report),
         }
     }
+    // Validation sees a value of the wrong type as absent; the type error already says it.
+    let under = |path: &str, base: &str| {
+        path == base
+            || path
+                .strip_prefix(base)
+                .is_some_and(|r| r.starts_with(['.', '[']))
+    };
     for e in checks.object(kind, obj) {
-        push(&e, false, report);
+        if !mistyped.iter().any(|m| under(&e.path, m)) {
+            push(&e, false, report);
+        }
     }
 }
 
@@ -217,7 +230,11 @@ mod tests {
             v
         }
         fn object(&self, _k: &KindInfo, _obj: &Value) -> Vec<FieldError> {
-            vec![FieldError::required("spec.containers[0].image")]
+            vec![
+                FieldError::required("spec.containers[0].image"),
+                // Follows from the type mismatch: not reported twice.
+                FieldError::required("spec.containers[0].ports[0].containerPort"),
+            ]
         }
     }
 
