@@ -87,7 +87,13 @@ fn locate(doc: &dyn Located, kind: &str, name: &str, e: &FieldError) -> String {
     } else {
         format!("{name:?}")
     };
-    format!("{}:{line}:{col}: {kind} {name}: {e}", doc.source())
+    // Messages that already quote their path (`unknown field "spec.x"`) are not prefixed.
+    let problem = if !e.path.is_empty() && e.message.contains(&format!("\"{}\"", e.path)) {
+        e.message.clone()
+    } else {
+        e.to_string()
+    };
+    format!("{}:{line}:{col}: {kind} {name}: {problem}", doc.source())
 }
 
 /// Check one document; unknown fields follow `mode`, every other problem is an error.
@@ -138,15 +144,28 @@ pub fn check_document(
             report.errors.push(line)
         }
     };
+    let mut mistyped: Vec<String> = Vec::new();
     for e in checks.fields(kind, obj) {
+        if e.kind == FieldErrorType::TypeMismatch {
+            mistyped.push(e.path.clone());
+        }
         match (e.kind, mode) {
             (FieldErrorType::Unknown, FieldValidation::Ignore) => {}
             (FieldErrorType::Unknown, FieldValidation::Warn) => push(&e, true, report),
             _ => push(&e, false, report),
         }
     }
+    // Validation sees a value of the wrong type as absent; the type error already says it.
+    let under = |path: &str, base: &str| {
+        path == base
+            || path
+                .strip_prefix(base)
+                .is_some_and(|r| r.starts_with(['.', '[']))
+    };
     for e in checks.object(kind, obj) {
-        push(&e, false, report);
+        if !mistyped.iter().any(|m| under(&e.path, m)) {
+            push(&e, false, report);
+        }
     }
 }
 
@@ -211,7 +230,11 @@ mod tests {
             v
         }
         fn object(&self, _k: &KindInfo, _obj: &Value) -> Vec<FieldError> {
-            vec![FieldError::required("spec.containers[0].image")]
+            vec![
+                FieldError::required("spec.containers[0].image"),
+                // Follows from the type mismatch: not reported twice.
+                FieldError::required("spec.containers[0].ports[0].containerPort"),
+            ]
         }
     }
 
@@ -258,6 +281,28 @@ mod tests {
         let r = check_all(&[doc(pod())], FieldValidation::Ignore, &Canned);
         assert!(r.warnings.is_empty());
         assert_eq!(r.errors.len(), 2);
+    }
+
+    #[test]
+    fn messages_quoting_their_path_are_not_prefixed() {
+        struct Quoting;
+        impl Checks for Quoting {
+            fn fields(&self, _k: &KindInfo, _o: &Value) -> Vec<FieldError> {
+                vec![FieldError::new(
+                    FieldErrorType::Unknown,
+                    "spec.containers[0].imagee",
+                    "unknown field \"spec.containers[0].imagee\"",
+                )]
+            }
+            fn object(&self, _k: &KindInfo, _o: &Value) -> Vec<FieldError> {
+                Vec::new()
+            }
+        }
+        let r = check_all(&[doc(pod())], FieldValidation::Strict, &Quoting);
+        assert_eq!(
+            r.errors,
+            ["pod.yaml:8:7: Pod \"web\": unknown field \"spec.containers[0].imagee\""]
+        );
     }
 
     #[test]
