@@ -47,12 +47,20 @@ pub struct Connection {
     /// True when no `peapod serve`/console runs and this process opened the store itself.
     pub embedded: bool,
     controllers: Vec<JoinHandle<()>>,
+    /// Stops the socket server this connection runs (long-running embedded commands).
+    server: Option<(tokio::sync::oneshot::Sender<()>, PathBuf)>,
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
         for h in &self.controllers {
             h.abort();
+        }
+        if let Some((stop, socket)) = self.server.take() {
+            let _ = stop.send(());
+            // The runtime may end before the server task cleans up; we still hold the store,
+            // so the socket is ours to remove.
+            let _ = std::fs::remove_file(socket);
         }
     }
 }
@@ -116,8 +124,9 @@ fn embedded_cluster(state: &Path, store: Arc<Store>) -> Arc<EmbeddedCluster> {
 }
 
 /// Use the socket of a running peapod if there is one, else open the store directly. A store
-/// held by another short-lived command is waited for (up to 10 s).
-pub async fn connect(state: &Path) -> Result<Connection, String> {
+/// held by another short-lived command is waited for (up to 10 s). With `serve_socket`, an
+/// embedded connection also serves the API socket while it lives.
+pub async fn connect(state: &Path, serve_socket: bool) -> Result<Connection, String> {
     let socket = socket_path(state);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -128,6 +137,7 @@ pub async fn connect(state: &Path) -> Result<Connection, String> {
                     cluster: Arc::new(remote),
                     embedded: false,
                     controllers: Vec::new(),
+                    server: None,
                 });
             }
         }
@@ -135,10 +145,22 @@ pub async fn connect(state: &Path) -> Result<Connection, String> {
             Ok(store) => {
                 let cluster: Arc<dyn Cluster> = embedded_cluster(state, store);
                 let controllers = crate::controllers::start_all(cluster.clone());
+                let server = serve_socket.then(|| {
+                    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                    let (c, s) = (cluster.clone(), socket.clone());
+                    tokio::spawn(async move {
+                        let _ = crate::server::serve(c, &s, async move {
+                            let _ = stopped.await;
+                        })
+                        .await;
+                    });
+                    (stop, socket.clone())
+                });
                 return Ok(Connection {
                     cluster,
                     embedded: true,
                     controllers,
+                    server,
                 });
             }
             Err(OpenFailure::Locked(msg)) => {

@@ -249,7 +249,7 @@ spec:
     assert_eq!(lines.len(), 2, "{err}");
     assert!(
         lines[0].starts_with(&format!(
-            "error: {f}:15:5: Pod \"typo\": spec.containers[0].imagee: unknown field \"spec.containers[0].imagee\", did you mean \"image\"?"
+            "error: {f}:15:5: Pod \"typo\": unknown field \"spec.containers[0].imagee\", did you mean \"image\"?"
         )),
         "{err}"
     );
@@ -419,7 +419,7 @@ fn issue_typo_pod_reports_both_problems() {
     let err = out.failed().to_string();
     assert!(
         err.contains(&format!(
-            "error: {f}:7:3: Pod (no name): spec.container: unknown field \"spec.container\", did you mean \"containers\"?"
+            "error: {f}:7:3: Pod (no name): unknown field \"spec.container\", did you mean \"containers\"?"
         )),
         "{err}"
     );

@@ -187,8 +187,8 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
 
 /// Reach the cluster. The connection is kept for the whole command: when this process holds
 /// the store, it also runs the controllers until the connection is dropped.
-async fn connect(ctx: &mut Ctx) -> Result<crate::daemon::Connection, CliError> {
-    let conn = crate::daemon::connect(&ctx.state)
+async fn connect(ctx: &mut Ctx, long_running: bool) -> Result<crate::daemon::Connection, CliError> {
+    let conn = crate::daemon::connect(&ctx.state, long_running)
         .await
         .map_err(CliError::Msg)?;
     ctx.embedded = conn.embedded;
@@ -219,7 +219,14 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::ApiResources(a) => return resources::api_resources(&a, io),
         _ => {}
     }
-    let conn = connect(ctx).await?;
+    // A command that runs until interrupted serves the socket when it holds the store, so
+    // other commands (an `apply` in another terminal) still reach the cluster.
+    let long_running = match &command {
+        Command::Get(g) => g.watch || g.watch_only,
+        Command::Logs(l) => l.follow,
+        _ => false,
+    };
+    let conn = connect(ctx, long_running).await?;
     let cluster: &dyn Cluster = &*conn.cluster;
     let ctx: &Ctx = ctx;
     match command {
