@@ -8,9 +8,11 @@ use crate::api::request::{
     ObjectList, Patch, WatchEvent, WriteOptions,
 };
 use crate::api::selector::{FieldSelector, LabelSelector};
-use crate::cluster::{Cluster, LogStream, WatchStream};
+use crate::cluster::{Cluster, EncodedList, EncodedWatchStream, LogStream, WatchStream};
 use crate::store::{Initial, Store};
+use bytes::Bytes;
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -70,12 +72,12 @@ impl Filter {
 
 /// Translate a stored change into what a filtered watcher sees: an object that starts
 /// matching is ADDED, one that stops matching is DELETED (as the API server's watch does).
-fn filtered_event(
+fn filtered_type(
     filter: &Filter,
     t: EventType,
     obj: &Value,
     prev: Option<&Value>,
-) -> Option<WatchEvent> {
+) -> Option<EventType> {
     let now = filter.matches(obj);
     let before = prev.map(|p| filter.matches(p));
     let event_type = match (t, before, now) {
@@ -94,10 +96,7 @@ fn filtered_event(
         (t, None, true) => t,
         (_, None, false) => return None,
     };
-    Some(WatchEvent {
-        event_type,
-        object: obj.clone(),
-    })
+    Some(event_type)
 }
 
 fn parse_revision(rv: Option<&str>) -> ApiResult<Option<u64>> {
@@ -106,6 +105,112 @@ fn parse_revision(rv: Option<&str>) -> ApiResult<Option<u64>> {
         Some(s) => s.parse::<u64>().map(Some).map_err(|_| {
             ApiError::bad_request(format!("invalid resourceVersion {s:?}: expected a number"))
         }),
+    }
+}
+
+/// A watch event that still shares the stored object and, when unchanged, its encoding.
+struct RawEvent {
+    event_type: EventType,
+    object: Arc<Value>,
+    json: Option<Bytes>,
+}
+
+impl RawEvent {
+    /// `{"type":..,"object":..}`, reusing the stored encoding when there is one.
+    fn encode(&self) -> Bytes {
+        let json = match &self.json {
+            Some(j) => j.clone(),
+            None => Bytes::from(serde_json::to_vec(&*self.object).unwrap_or_default()),
+        };
+        let mut out = Vec::with_capacity(json.len() + 32);
+        out.extend_from_slice(b"{\"type\":\"");
+        out.extend_from_slice(self.event_type.as_str().as_bytes());
+        out.extend_from_slice(b"\",\"object\":");
+        out.extend_from_slice(&json);
+        out.push(b'}');
+        Bytes::from(out)
+    }
+}
+
+impl EmbeddedCluster {
+    /// The watch shared by `watch` and `watch_encoded`: snapshot or replay, then live changes
+    /// filtered by the selectors, ending with Expired if this watcher fell behind.
+    fn watch_raw(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<BoxStream<'static, ApiResult<RawEvent>>> {
+        let filter = Filter::new(kind, opts)?;
+        let from = parse_revision(opts.resource_version.as_deref())?;
+        let start = self.store.watch(kind, namespace, from)?;
+        let initial: Vec<ApiResult<RawEvent>> = match start.initial {
+            Initial::Snapshot(items) => items
+                .into_iter()
+                .filter(|e| filter.matches(&e.value))
+                .map(|e| {
+                    Ok(RawEvent {
+                        event_type: EventType::Added,
+                        object: e.value,
+                        json: Some(e.json),
+                    })
+                })
+                .collect(),
+            Initial::Replay(events) => events
+                .into_iter()
+                .filter_map(|e| {
+                    let t = filtered_type(&filter, e.event_type, &e.object, None)?;
+                    Some(Ok(RawEvent {
+                        event_type: t,
+                        object: Arc::new(e.object),
+                        json: None,
+                    }))
+                })
+                .collect(),
+        };
+        let resource = kind.resource();
+        let start_rev = start.revision;
+        let live = futures::stream::unfold(
+            (start.receiver, filter, false),
+            move |(mut recv, filter, done)| {
+                let resource = resource.clone();
+                async move {
+                    if done {
+                        return None;
+                    }
+                    loop {
+                        match recv.rx.recv().await {
+                            // Changes up to the start revision are already in the snapshot
+                            // or replay (they may be published after the subscription).
+                            Some(c) if c.revision <= start_rev => {}
+                            Some(c) => {
+                                let prev = c.prev.as_deref();
+                                if let Some(t) =
+                                    filtered_type(&filter, c.event_type, &c.object, prev)
+                                {
+                                    let ev = RawEvent {
+                                        event_type: t,
+                                        object: c.object.clone(),
+                                        json: Some(c.json.clone()),
+                                    };
+                                    return Some((Ok(ev), (recv, filter, false)));
+                                }
+                            }
+                            None => {
+                                if recv.overflowed.load(Ordering::Acquire) {
+                                    let e = ApiError::expired(format!(
+                                        "watch of {resource} fell too far behind and was closed; list and watch again"
+                                    ));
+                                    return Some((Err(e), (recv, filter, true)));
+                                }
+                                return None;
+                            }
+                        }
+                    }
+                }
+            },
+        );
+        Ok(futures::stream::iter(initial).chain(live).boxed())
     }
 }
 
@@ -144,63 +249,41 @@ impl Cluster for EmbeddedCluster {
         namespace: Option<&str>,
         opts: &ListOptions,
     ) -> ApiResult<WatchStream> {
-        let filter = Filter::new(kind, opts)?;
-        let from = parse_revision(opts.resource_version.as_deref())?;
-        let start = self.store.watch(kind, namespace, from)?;
-        let initial: Vec<ApiResult<WatchEvent>> = match start.initial {
-            Initial::Snapshot(items) => items
-                .iter()
-                .filter(|o| filter.matches(o))
-                .map(|o| {
-                    Ok(WatchEvent {
-                        event_type: EventType::Added,
-                        object: (**o).clone(),
-                    })
+        let raw = self.watch_raw(kind, namespace, opts)?;
+        Ok(raw
+            .map(|r| {
+                r.map(|e| WatchEvent {
+                    event_type: e.event_type,
+                    object: (*e.object).clone(),
                 })
-                .collect(),
-            Initial::Replay(events) => events
-                .iter()
-                .filter_map(|e| filtered_event(&filter, e.event_type, &e.object, None).map(Ok))
-                .collect(),
-        };
-        let resource = kind.resource();
-        let start_rev = start.revision;
-        let live = futures::stream::unfold(
-            (start.receiver, filter, false),
-            move |(mut recv, filter, done)| {
-                let resource = resource.clone();
-                async move {
-                    if done {
-                        return None;
-                    }
-                    loop {
-                        match recv.rx.recv().await {
-                            // Changes up to the start revision are already in the snapshot
-                            // or replay (they may be published after the subscription).
-                            Some(c) if c.revision <= start_rev => {}
-                            Some(c) => {
-                                let prev = c.prev.as_deref();
-                                if let Some(ev) =
-                                    filtered_event(&filter, c.event_type, &c.object, prev)
-                                {
-                                    return Some((Ok(ev), (recv, filter, false)));
-                                }
-                            }
-                            None => {
-                                if recv.overflowed.load(Ordering::Acquire) {
-                                    let e = ApiError::expired(format!(
-                                        "watch of {resource} fell too far behind and was closed; list and watch again"
-                                    ));
-                                    return Some((Err(e), (recv, filter, true)));
-                                }
-                                return None;
-                            }
-                        }
-                    }
-                }
-            },
-        );
-        Ok(futures::stream::iter(initial).chain(live).boxed())
+            })
+            .boxed())
+    }
+
+    async fn list_encoded(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<EncodedList> {
+        let filter = Filter::new(kind, opts)?;
+        let (entries, rev) = self
+            .store
+            .list_entries(kind, namespace, |o| filter.matches(o));
+        Ok(EncodedList {
+            items: entries.into_iter().map(|e| e.json).collect(),
+            resource_version: rev,
+        })
+    }
+
+    async fn watch_encoded(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<EncodedWatchStream> {
+        let raw = self.watch_raw(kind, namespace, opts)?;
+        Ok(raw.map(|r| r.map(|e| e.encode())).boxed())
     }
 
     async fn create(&self, obj: Value, opts: &WriteOptions) -> ApiResult<Value> {

@@ -19,6 +19,19 @@ use serde_json::Value;
 pub type WatchStream = BoxStream<'static, ApiResult<WatchEvent>>;
 /// Log bytes as they are read; each item is one or more whole lines.
 pub type LogStream = BoxStream<'static, ApiResult<bytes::Bytes>>;
+/// Watch events already encoded as `{"type":..,"object":..}` (no trailing newline).
+pub type EncodedWatchStream = BoxStream<'static, ApiResult<bytes::Bytes>>;
+
+/// A list whose items are already encoded as JSON objects.
+#[derive(Debug, Clone, Default)]
+pub struct EncodedList {
+    pub items: Vec<bytes::Bytes>,
+    pub resource_version: u64,
+}
+
+fn encode(v: &Value) -> bytes::Bytes {
+    bytes::Bytes::from(serde_json::to_vec(v).unwrap_or_default())
+}
 
 #[async_trait::async_trait]
 pub trait Cluster: Send + Sync {
@@ -39,6 +52,53 @@ pub trait Cluster: Send + Sync {
         namespace: Option<&str>,
         opts: &ListOptions,
     ) -> ApiResult<ObjectList>;
+
+    /// `list` with every item encoded as JSON: what an API server writes. The embedded
+    /// cluster serves the encoding it stored instead of encoding each object again.
+    async fn list_encoded(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<EncodedList> {
+        let mut list = self.list(kind, namespace, opts).await?;
+        for item in list.items.iter_mut().filter_map(Value::as_object_mut) {
+            // List items carry their type, as the API server's do.
+            item.entry("kind")
+                .or_insert_with(|| Value::String(kind.kind.to_string()));
+            item.entry("apiVersion")
+                .or_insert_with(|| Value::String(kind.api_version()));
+        }
+        Ok(EncodedList {
+            items: list.items.iter().map(encode).collect(),
+            resource_version: list.resource_version,
+        })
+    }
+
+    /// `watch` with every event encoded as JSON (errors still arrive as `Err`).
+    async fn watch_encoded(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<EncodedWatchStream> {
+        use futures::StreamExt;
+        let events = self.watch(kind, namespace, opts).await?;
+        let api_version = kind.api_version();
+        Ok(events
+            .map(move |r| {
+                r.map(|mut e| {
+                    if let Some(o) = e.object.as_object_mut() {
+                        o.entry("kind")
+                            .or_insert_with(|| Value::String(kind.kind.to_string()));
+                        o.entry("apiVersion")
+                            .or_insert_with(|| Value::String(api_version.clone()));
+                    }
+                    encode(&e.to_json())
+                })
+            })
+            .boxed())
+    }
 
     /// Watch a kind from `opts.resource_version` (exclusive). With no revision the current
     /// objects come first as ADDED events.

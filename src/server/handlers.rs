@@ -87,18 +87,9 @@ async fn resource(
             watch(ctx, kind, ns, params::list_options(q)).await
         }
         (None, _, "GET") => {
-            let list = c.list(kind, ns, &params::list_options(q)).await?;
-            let items: Vec<Value> = list
-                .items
-                .into_iter()
-                .map(|o| params::type_meta(kind, o))
-                .collect();
-            Ok(respond::ok(&json!({
-                "kind": format!("{}List", kind.kind),
-                "apiVersion": kind.api_version(),
-                "metadata": {"resourceVersion": list.resource_version.to_string()},
-                "items": items,
-            })))
+            // Items are stored encoded (with kind and apiVersion): splice them in as they are.
+            let list = c.list_encoded(kind, ns, &params::list_options(q)).await?;
+            Ok(respond::encoded_list(kind, list))
         }
         (None, _, "POST") => {
             let mut obj = params::parse_object(&params::read_body(body).await?)?;
@@ -176,9 +167,8 @@ async fn watch(
     ns: Option<&str>,
     opts: crate::api::request::ListOptions,
 ) -> ApiResult<Res> {
-    let events = ctx.cluster.watch(kind, ns, &opts).await?;
-    let lines =
-        respond::watch_lines(events, move |o| params::type_meta(kind, o)).take_until(ctx.stopped());
+    let events = ctx.cluster.watch_encoded(kind, ns, &opts).await?;
+    let lines = respond::encoded_watch_lines(events).take_until(ctx.stopped());
     Ok(respond::stream(JSON, lines))
 }
 

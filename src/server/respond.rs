@@ -1,7 +1,6 @@
 //! Building responses: JSON objects, `Status` errors, and streamed bodies (watch, logs).
 
 use crate::api::error::{ApiError, Reason};
-use crate::cluster::WatchStream;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use http_body_util::combinators::UnsyncBoxBody;
@@ -63,19 +62,41 @@ where
     with_type(StatusCode::OK, content_type, BodyExt::boxed_unsync(body))
 }
 
-/// Watch events as JSON lines. An `Err` from the cluster becomes an `ERROR` event carrying its
-/// `Status`, and ends the stream, as the API server does (e.g. 410 Expired).
-pub fn watch_lines(
-    events: WatchStream,
-    fix: impl Fn(Value) -> Value + Send + 'static,
+/// A `{Kind}List` whose items are already encoded.
+pub fn encoded_list(kind: &crate::api::kinds::KindInfo, list: crate::cluster::EncodedList) -> Res {
+    let head = json!({
+        "kind": format!("{}List", kind.kind),
+        "apiVersion": kind.api_version(),
+        "metadata": {"resourceVersion": list.resource_version.to_string()},
+    });
+    let mut out = serde_json::to_vec(&head).unwrap_or_default();
+    out.pop(); // the closing brace; items follow
+    let size: usize = list.items.iter().map(|i| i.len() + 1).sum();
+    out.reserve(size + 16);
+    out.extend_from_slice(b",\"items\":[");
+    for (i, item) in list.items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(item);
+    }
+    out.extend_from_slice(b"]}");
+    with_type(StatusCode::OK, JSON, whole(out))
+}
+
+/// Encoded watch events as JSON lines; an `Err` becomes an `ERROR` event and ends the stream.
+pub fn encoded_watch_lines(
+    events: crate::cluster::EncodedWatchStream,
 ) -> impl Stream<Item = Result<Bytes, BodyError>> + Send {
-    futures::stream::unfold(Some((events, fix)), |state| async move {
-        let (mut events, fix) = state?;
+    futures::stream::unfold(Some(events), |state| async move {
+        let mut events = state?;
         match events.next().await {
             None => None,
             Some(Ok(ev)) => {
-                let line = json!({"type": ev.event_type.as_str(), "object": fix(ev.object)});
-                Some((Ok(json_line(&line)), Some((events, fix))))
+                let mut line = Vec::with_capacity(ev.len() + 1);
+                line.extend_from_slice(&ev);
+                line.push(b'\n');
+                Some((Ok(Bytes::from(line)), Some(events)))
             }
             Some(Err(e)) => {
                 let line = json!({"type": "ERROR", "object": e.to_status()});

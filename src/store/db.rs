@@ -4,6 +4,7 @@
 
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::request::EventType;
+use bytes::Bytes;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -24,8 +25,30 @@ pub struct Change {
     pub event_type: EventType,
     /// The object after the change; for deletions its last state (with the deletion revision).
     pub object: Arc<Value>,
+    /// `object` encoded once as JSON: written to disk, sent to list and watch clients.
+    pub json: Bytes,
     /// The object before the change (absent for creations).
     pub prev: Option<Arc<Value>>,
+}
+
+/// A stored object with its JSON encoding.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub value: Arc<Value>,
+    pub json: Bytes,
+}
+
+/// The log record of a change: `{"type":..,"key":..,"object":<json>}` built from the cached
+/// encoding instead of encoding the object again.
+fn log_record(c: &Change) -> Vec<u8> {
+    let head = serde_json::to_vec(&json!({"type": c.event_type.as_str(), "key": c.key}))
+        .unwrap_or_default();
+    let mut out = Vec::with_capacity(head.len() + c.json.len() + 12);
+    out.extend_from_slice(&head[..head.len().saturating_sub(1)]);
+    out.extend_from_slice(b",\"object\":");
+    out.extend_from_slice(&c.json);
+    out.push(b'}');
+    out
 }
 
 /// An event read back from the log (no previous state is kept there).
@@ -39,7 +62,7 @@ pub struct LoggedEvent {
 
 /// What `load` finds in the file.
 pub struct Loaded {
-    pub objects: Vec<(String, Value)>,
+    pub objects: Vec<(String, Entry)>,
     pub revision: u64,
     pub compacted: u64,
 }
@@ -79,7 +102,11 @@ impl Db {
             let (k, v) = entry.map_err(storage)?;
             let value: Value = serde_json::from_slice(v.value())
                 .map_err(|e| storage(format!("object {} is not valid JSON: {e}", k.value())))?;
-            objects.push((k.value().to_string(), value));
+            let entry = Entry {
+                value: Arc::new(value),
+                json: Bytes::copy_from_slice(v.value()),
+            };
+            objects.push((k.value().to_string(), entry));
         }
         let revision = meta
             .get(REVISION)
@@ -121,20 +148,17 @@ impl Db {
             let mut log = tx.open_table(LOG).map_err(storage)?;
             let mut meta = tx.open_table(META).map_err(storage)?;
             for c in changes {
-                let body = serde_json::to_vec(&*c.object).map_err(storage)?;
                 match c.event_type {
                     EventType::Deleted => {
                         objects.remove(c.key.as_str()).map_err(storage)?;
                     }
                     _ => {
                         objects
-                            .insert(c.key.as_str(), body.as_slice())
+                            .insert(c.key.as_str(), c.json.as_ref())
                             .map_err(storage)?;
                     }
                 }
-                let entry =
-                    json!({"type": c.event_type.as_str(), "key": c.key, "object": &*c.object});
-                let entry = serde_json::to_vec(&entry).map_err(storage)?;
+                let entry = log_record(c);
                 log.insert(c.revision, entry.as_slice()).map_err(storage)?;
             }
             if revision > retention && revision - retention > compacted {

@@ -10,7 +10,7 @@ mod lifecycle;
 mod txn;
 pub mod watch;
 
-pub use db::Change;
+pub use db::{Change, Entry};
 pub use lifecycle::{PROTECTED_NAMESPACES, SYSTEM_NAMESPACES};
 pub use txn::Txn;
 
@@ -47,7 +47,7 @@ impl Default for StoreOptions {
 }
 
 struct Cache {
-    objects: BTreeMap<String, Arc<Value>>,
+    objects: BTreeMap<String, Entry>,
     revision: u64,
     compacted: u64,
 }
@@ -89,11 +89,7 @@ impl Store {
             Err(Some(msg)) => return Err(OpenError::Other(msg)),
         };
         let loaded = db.load().map_err(|e| OpenError::Other(e.message))?;
-        let objects = loaded
-            .objects
-            .into_iter()
-            .map(|(k, v)| (k, Arc::new(v)))
-            .collect();
+        let objects = loaded.objects.into_iter().collect();
         let store = Store {
             path: path.to_path_buf(),
             db,
@@ -128,7 +124,12 @@ impl Store {
 
     /// One object by key.
     pub fn get_key(&self, key: &ObjectKey) -> Option<Arc<Value>> {
-        self.cache.read().ok()?.objects.get(&key.encode()).cloned()
+        self.cache
+            .read()
+            .ok()?
+            .objects
+            .get(&key.encode())
+            .map(|e| e.value.clone())
     }
 
     pub fn get(
@@ -150,6 +151,17 @@ impl Store {
         namespace: Option<&str>,
         keep: impl Fn(&Value) -> bool,
     ) -> (Vec<Arc<Value>>, u64) {
+        let (entries, rev) = self.list_entries(kind, namespace, keep);
+        (entries.into_iter().map(|e| e.value).collect(), rev)
+    }
+
+    /// `list` with each object's JSON encoding (what the API serves without re-encoding).
+    pub fn list_entries(
+        &self,
+        kind: &KindInfo,
+        namespace: Option<&str>,
+        keep: impl Fn(&Value) -> bool,
+    ) -> (Vec<Entry>, u64) {
         let filter = WatchFilter {
             resource: kind.resource(),
             namespace: if kind.namespaced {
@@ -166,8 +178,8 @@ impl Store {
             .objects
             .range(prefix.clone()..)
             .take_while(|(k, _)| k.starts_with(&prefix))
-            .filter(|(_, v)| keep(v))
-            .map(|(_, v)| v.clone())
+            .filter(|(_, e)| keep(&e.value))
+            .map(|(_, e)| e.clone())
             .collect();
         (items, cache.revision)
     }
@@ -223,7 +235,11 @@ impl Store {
                         cache.objects.remove(&c.key);
                     }
                     _ => {
-                        cache.objects.insert(c.key.clone(), c.object.clone());
+                        let entry = Entry {
+                            value: c.object.clone(),
+                            json: c.json.clone(),
+                        };
+                        cache.objects.insert(c.key.clone(), entry);
                     }
                 }
             }
@@ -317,7 +333,7 @@ impl Store {
         };
         let initial = match from {
             None => {
-                let (items, _) = self.list(kind, namespace, |_| true);
+                let (items, _) = self.list_entries(kind, namespace, |_| true);
                 Initial::Snapshot(items)
             }
             Some(rev) if rev > revision => {
@@ -355,7 +371,7 @@ impl Store {
 
 /// What a new watcher starts with.
 pub enum Initial {
-    Snapshot(Vec<Arc<Value>>),
+    Snapshot(Vec<Entry>),
     Replay(Vec<db::LoggedEvent>),
 }
 

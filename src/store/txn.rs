@@ -3,13 +3,19 @@
 
 use crate::api::object::{ObjectKey, set_meta};
 use crate::api::request::EventType;
-use crate::store::db::Change;
+use crate::store::db::{Change, Entry};
+use bytes::Bytes;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// Objects are encoded once, when written; every reader of the bytes shares them.
+fn encode(obj: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(obj).unwrap_or_default())
+}
+
 pub struct Txn<'a> {
-    base: &'a BTreeMap<String, Arc<Value>>,
+    base: &'a BTreeMap<String, Entry>,
     /// Keys this transaction wrote: `Some` = current object, `None` = deleted.
     overlay: BTreeMap<String, Option<Arc<Value>>>,
     changes: Vec<Change>,
@@ -17,7 +23,7 @@ pub struct Txn<'a> {
 }
 
 impl<'a> Txn<'a> {
-    pub(super) fn new(base: &'a BTreeMap<String, Arc<Value>>, revision: u64) -> Txn<'a> {
+    pub(super) fn new(base: &'a BTreeMap<String, Entry>, revision: u64) -> Txn<'a> {
         Txn {
             base,
             overlay: BTreeMap::new(),
@@ -39,7 +45,7 @@ impl<'a> Txn<'a> {
         let k = key.encode();
         match self.overlay.get(&k) {
             Some(v) => v.clone(),
-            None => self.base.get(&k).cloned(),
+            None => self.base.get(&k).map(|e| e.value.clone()),
         }
     }
 
@@ -49,7 +55,7 @@ impl<'a> Txn<'a> {
             .base
             .range(prefix.to_string()..)
             .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), v.value.clone()))
             .collect();
         for (k, v) in self
             .overlay
@@ -77,6 +83,7 @@ impl<'a> Txn<'a> {
             Some(Value::String(self.revision.to_string())),
         );
         let prev = self.get(key);
+        let json = encode(&obj);
         let obj = Arc::new(obj);
         let k = key.encode();
         self.overlay.insert(k.clone(), Some(obj.clone()));
@@ -90,6 +97,7 @@ impl<'a> Txn<'a> {
             key: k,
             event_type,
             object: obj.clone(),
+            json,
             prev,
         });
         obj
@@ -105,6 +113,7 @@ impl<'a> Txn<'a> {
             "resourceVersion",
             Some(Value::String(self.revision.to_string())),
         );
+        let json = encode(&last);
         let last = Arc::new(last);
         let k = key.encode();
         self.overlay.insert(k.clone(), None);
@@ -113,6 +122,7 @@ impl<'a> Txn<'a> {
             key: k,
             event_type: EventType::Deleted,
             object: last.clone(),
+            json,
             prev: Some(prev),
         });
         Some(last)

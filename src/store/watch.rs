@@ -110,6 +110,7 @@ mod tests {
             key: key.into(),
             event_type: EventType::Added,
             object: Arc::new(json!({})),
+            json: bytes::Bytes::from_static(b"{}"),
             prev: None,
         })
     }
