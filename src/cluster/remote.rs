@@ -14,7 +14,7 @@ use crate::api::request::{
     ApplyOutcome, BatchMode, DeleteOptions, DeleteOutcome, EventType, ListOptions, LogOptions,
     ObjectList, Patch, WatchEvent, WriteOptions,
 };
-use crate::cluster::{Cluster, LogStream, WatchStream};
+use crate::cluster::{Cluster, EncodedWatchStream, LogStream, WatchStream};
 use futures::StreamExt;
 use hyper::Method;
 use lines::LineReader;
@@ -46,6 +46,53 @@ impl RemoteCluster {
     /// `GET /version`: whether a peapod answers on the socket, and which.
     pub async fn ping(&self) -> ApiResult<Value> {
         Ok(self.transport.json(Call::get("/version".into())).await?.1)
+    }
+
+    /// The watch response as lines (one encoded event each). An ERROR event becomes `Err`
+    /// and ends the stream; so does a broken connection.
+    async fn watch_lines(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<EncodedWatchStream> {
+        let url = with_list(
+            Url::new(collection_path(kind, namespace)).param("watch", "1"),
+            opts,
+        );
+        let (body, sender) = self.transport.stream(Call::get(url.build())).await?;
+        let socket = self.transport.socket().display().to_string();
+        let state = Some((LineReader::new(body), sender));
+        let lines = futures::stream::unfold(state, move |state| {
+            let socket = socket.clone();
+            async move {
+                let (mut reader, sender) = state?;
+                loop {
+                    let line = match reader.next_line().await? {
+                        Ok(line) => line,
+                        Err(e) => {
+                            let msg = format!("watch connection to peapod at {socket} broke: {e}");
+                            return Some((Err(ApiError::unavailable(msg)), None));
+                        }
+                    };
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    // Only an ERROR event needs decoding here: it ends the watch.
+                    if line.starts_with(br#"{"type":"ERROR""#) {
+                        let err = match serde_json::from_slice::<Value>(&line) {
+                            Ok(v) => ApiError::from_status(&v["object"]),
+                            Err(e) => ApiError::internal(format!(
+                                "peapod at {socket} sent a malformed watch event: {e}"
+                            )),
+                        };
+                        return Some((Err(err), None));
+                    }
+                    return Some((Ok(bytes::Bytes::from(line)), Some((reader, sender))));
+                }
+            }
+        });
+        Ok(lines.boxed())
     }
 
     /// Idle pooled connections (for tests of connection reuse).
@@ -150,46 +197,34 @@ impl Cluster for RemoteCluster {
         namespace: Option<&str>,
         opts: &ListOptions,
     ) -> ApiResult<WatchStream> {
-        let url = with_list(
-            Url::new(collection_path(kind, namespace)).param("watch", "1"),
-            opts,
-        );
-        let (body, sender) = self.transport.stream(Call::get(url.build())).await?;
         let socket = self.transport.socket().display().to_string();
-        let state = Some((LineReader::new(body), sender));
-        let events = futures::stream::unfold(state, move |state| {
-            let socket = socket.clone();
-            async move {
-                let (mut reader, sender) = state?;
-                loop {
-                    let line = match reader.next_line().await? {
-                        Ok(line) => line,
-                        Err(e) => {
-                            let msg = format!("watch connection to peapod at {socket} broke: {e}");
-                            return Some((Err(ApiError::unavailable(msg)), None));
-                        }
-                    };
-                    if line.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    let event = serde_json::from_slice::<Value>(&line)
-                        .map_err(|e| {
-                            ApiError::internal(format!(
-                                "peapod at {socket} sent a malformed watch event: {e}"
-                            ))
-                        })
-                        .and_then(|v| WatchEvent::from_json(&v));
-                    return match event {
-                        Ok(ev) if ev.event_type == EventType::Error => {
-                            Some((Err(ApiError::from_status(&ev.object)), None))
-                        }
-                        Ok(ev) => Some((Ok(ev), Some((reader, sender)))),
-                        Err(e) => Some((Err(e), None)),
-                    };
-                }
-            }
-        });
-        Ok(events.boxed())
+        let lines = self.watch_lines(kind, namespace, opts).await?;
+        Ok(lines
+            .map(move |line| {
+                let line = line?;
+                serde_json::from_slice::<Value>(&line)
+                    .map_err(|e| {
+                        ApiError::internal(format!(
+                            "peapod at {socket} sent a malformed watch event: {e}"
+                        ))
+                    })
+                    .and_then(|v| WatchEvent::from_json(&v))
+                    .and_then(|ev| match ev.event_type {
+                        EventType::Error => Err(ApiError::from_status(&ev.object)),
+                        _ => Ok(ev),
+                    })
+            })
+            .boxed())
+    }
+
+    /// Events as the server encoded them, passed through without decoding.
+    async fn watch_encoded(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<EncodedWatchStream> {
+        self.watch_lines(kind, namespace, opts).await
     }
 
     async fn create(&self, obj: Value, opts: &WriteOptions) -> ApiResult<Value> {
