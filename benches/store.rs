@@ -3,6 +3,10 @@
 //! same through the API; comparing the two shows what the socket and JSON add.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+
+// The same allocator as the peapod binary, so the numbers match what it does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use peapod::api::kinds::lookup;
 use peapod::api::request::{BatchMode, ListOptions, WriteOptions};
 use peapod::cluster::Cluster;
