@@ -2,13 +2,15 @@
 //! the pods pane, both live from watches, with keyboard focus and selection. The full console
 //! (labels and logs panes, command mode, actions, keymaps, themes) grows here.
 
+pub mod keymap;
 mod state;
+pub mod theme;
 mod view;
 
 use crate::api::kinds;
 use crate::api::request::{ListOptions, WatchEvent};
 use crate::cluster::Cluster;
-use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{self, Event, KeyEventKind};
 use futures::StreamExt;
 use state::{App, Focus};
 use std::sync::Arc;
@@ -115,23 +117,19 @@ async fn event_loop(
 /// Apply one message; true means quit.
 fn handle(app: &mut App, msg: Msg) -> bool {
     match msg {
-        Msg::Key(k) => {
-            let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-            match k.code {
-                KeyCode::Char('c') if ctrl => return true,
-                KeyCode::Char('q') => return true,
-                KeyCode::Tab | KeyCode::Right | KeyCode::BackTab | KeyCode::Left => {
-                    app.toggle_focus()
-                }
-                KeyCode::Up | KeyCode::Char('k') => app.move_selection(-1),
-                KeyCode::Down | KeyCode::Char('j') => app.move_selection(1),
-                KeyCode::PageUp => app.move_selection(-10),
-                KeyCode::PageDown => app.move_selection(10),
-                KeyCode::Char('0') => app.select_all_namespaces(),
-                KeyCode::Enter if app.focus == Focus::Namespaces => app.toggle_focus(),
-                _ => {}
-            }
-        }
+        Msg::Key(k) => match app.keymap.action("table", &k) {
+            Some("app.quit") => return true,
+            Some("focus.next") | Some("focus.prev") => app.toggle_focus(),
+            Some("row.up") => app.move_selection(-1),
+            Some("row.down") => app.move_selection(1),
+            Some("page.up") => app.move_selection(-10),
+            Some("page.down") => app.move_selection(10),
+            Some("row.first") => app.move_selection(i64::MIN / 2),
+            Some("row.last") => app.move_selection(i64::MAX / 2),
+            Some("namespace.all") => app.select_all_namespaces(),
+            Some("row.open") if app.focus == Focus::Namespaces => app.toggle_focus(),
+            _ => {}
+        },
         Msg::Resize => {}
         Msg::Namespace(ev) => app.apply_namespace(ev),
         Msg::Pod(ev) => app.apply_pod(ev),

@@ -3,6 +3,8 @@
 
 use crate::api::object::ObjectExt;
 use crate::api::request::{EventType, WatchEvent};
+use crate::tui::keymap::Keymap;
+use crate::tui::theme::Theme;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -14,6 +16,8 @@ pub enum Focus {
 
 pub struct App {
     pub endpoint: String,
+    pub keymap: Keymap,
+    pub theme: Theme,
     pub namespaces: BTreeMap<String, Value>,
     /// Keyed by (namespace, name) so the table is sorted like kubectl's.
     pub pods: BTreeMap<(String, String), Value>,
@@ -27,6 +31,8 @@ impl App {
     pub fn new(endpoint: String) -> App {
         App {
             endpoint,
+            keymap: Keymap::default_map(),
+            theme: Theme::default_theme(),
             namespaces: BTreeMap::new(),
             pods: BTreeMap::new(),
             ns_index: 0,

@@ -5,29 +5,40 @@ use crate::api::table;
 use crate::tui::state::{App, Focus};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
 
-fn status_color(status: &str) -> Color {
-    match status {
-        "Running" | "Completed" | "Succeeded" => Color::Green,
-        "Pending" | "ContainerCreating" | "Terminating" => Color::Yellow,
-        s if s.starts_with("Init:") => Color::Yellow,
-        _ => Color::Red,
-    }
-}
-
-fn block(title: String, focused: bool) -> Block<'static> {
-    let style = if focused {
-        Style::default().fg(Color::Cyan)
+fn block(title: String, focused: bool, app: &App) -> Block<'static> {
+    let color = if focused {
+        app.theme.focused
     } else {
-        Style::default().fg(Color::DarkGray)
+        app.theme.unfocused
     };
     Block::default()
         .borders(Borders::ALL)
-        .border_style(style)
+        .border_style(Style::default().fg(color))
         .title(title)
+}
+
+/// The footer lists the keys of the focused pane, from the keymap in use.
+fn footer_text(app: &App) -> String {
+    let items = [
+        ("focus.next", "switch pane"),
+        ("row.up", "up"),
+        ("row.down", "down"),
+        ("namespace.all", "all namespaces"),
+        ("app.quit", "quit"),
+    ];
+    items
+        .iter()
+        .filter_map(|(action, label)| {
+            app.keymap
+                .key_for("table", action)
+                .map(|k| format!("<{k}> {label}"))
+        })
+        .collect::<Vec<_>>()
+        .join("  ")
 }
 
 pub fn draw(f: &mut Frame, app: &App) {
@@ -43,7 +54,9 @@ pub fn draw(f: &mut Frame, app: &App) {
         Paragraph::new(Line::from(vec![
             Span::styled(
                 " peapod ",
-                Style::default().fg(Color::Black).bg(Color::Cyan),
+                Style::default()
+                    .fg(app.theme.header_fg)
+                    .bg(app.theme.header_bg),
             ),
             Span::raw(format!(
                 " {}  ns: {}  pods: {}/{}  v{}",
@@ -78,7 +91,11 @@ pub fn draw(f: &mut Frame, app: &App) {
         ]));
     }
     let ns_table = Table::new(ns_rows, [Constraint::Min(6), Constraint::Length(6)])
-        .block(block(" Namespaces ".into(), app.focus == Focus::Namespaces))
+        .block(block(
+            " Namespaces ".into(),
+            app.focus == Focus::Namespaces,
+            app,
+        ))
         .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
     let mut ns_state = TableState::default().with_selected(Some(app.ns_index));
     f.render_stateful_widget(ns_table, ns_area, &mut ns_state);
@@ -118,7 +135,7 @@ pub fn draw(f: &mut Frame, app: &App) {
             }
             Row::new(cells.into_iter().enumerate().map(|(i, c)| {
                 if Some(i) == status_col {
-                    let color = status_color(&c);
+                    let color = app.theme.status(&c);
                     Cell::from(c).style(Style::default().fg(color))
                 } else {
                     Cell::from(c)
@@ -137,14 +154,14 @@ pub fn draw(f: &mut Frame, app: &App) {
     let title = format!(" Pods ({}) [{}] ", ns_label, pods.len());
     let table = Table::new(rows, widths)
         .header(Row::new(headers.clone()).style(Style::default().add_modifier(Modifier::BOLD)))
-        .block(block(title, app.focus == Focus::Pods))
+        .block(block(title, app.focus == Focus::Pods, app))
         .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
     let mut state = TableState::default().with_selected(Some(app.pod_index.saturating_sub(offset)));
     f.render_stateful_widget(table, pods_area, &mut state);
 
     f.render_widget(
-        Paragraph::new(" <tab> switch pane  <↑/↓> move  <0> all namespaces  <q> quit")
-            .style(Style::default().fg(Color::DarkGray)),
+        Paragraph::new(format!(" {}", footer_text(app)))
+            .style(Style::default().fg(app.theme.footer)),
         footer,
     );
 }
