@@ -106,87 +106,6 @@ fn key_of(kind: &KindInfo, ns: Option<&str>, name: &str) -> Key {
     (kind.resource(), ns.to_string(), name.to_string())
 }
 
-/// The subset of label selector syntax the tests use: `a=b`, `a!=b`, `a in (x,y)`,
-/// `a notin (x)`, `a`, `!a`.
-pub fn selector_matches(sel: &str, labels: &BTreeMap<String, String>) -> bool {
-    let mut parts = Vec::new();
-    let (mut depth, mut cur) = (0, String::new());
-    for c in sel.chars() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                parts.push(std::mem::take(&mut cur));
-                continue;
-            }
-            _ => {}
-        }
-        cur.push(c);
-    }
-    parts.push(cur);
-    parts
-        .iter()
-        .map(|p| p.trim())
-        .filter(|p| !p.is_empty())
-        .all(|p| {
-            let set = |s: &str| -> Vec<String> {
-                s.trim()
-                    .trim_start_matches('(')
-                    .trim_end_matches(')')
-                    .split(',')
-                    .map(|x| x.trim().to_string())
-                    .collect()
-            };
-            if let Some((k, v)) = p.split_once(" notin ") {
-                !labels.get(k.trim()).is_some_and(|l| set(v).contains(l))
-            } else if let Some((k, v)) = p.split_once(" in ") {
-                labels.get(k.trim()).is_some_and(|l| set(v).contains(l))
-            } else if let Some((k, v)) = p.split_once("!=") {
-                labels.get(k.trim()).map(String::as_str) != Some(v.trim())
-            } else if let Some((k, v)) = p.split_once("==").or_else(|| p.split_once('=')) {
-                labels.get(k.trim()).map(String::as_str) == Some(v.trim())
-            } else if let Some(k) = p.strip_prefix('!') {
-                !labels.contains_key(k.trim())
-            } else {
-                labels.contains_key(p)
-            }
-        })
-}
-
-fn field_matches(sel: &str, obj: &Value) -> bool {
-    sel.split(',').filter(|p| !p.is_empty()).all(|p| {
-        let (path, want, neg) = match p.split_once("!=") {
-            Some((a, b)) => (a, b, true),
-            None => match p.split_once('=') {
-                Some((a, b)) => (a, b.trim_start_matches('='), false),
-                None => return false,
-            },
-        };
-        let ptr = format!("/{}", path.trim().replace('.', "/"));
-        let got = obj.pointer(&ptr).and_then(Value::as_str).unwrap_or("");
-        (got == want.trim()) != neg
-    })
-}
-
-pub fn merge(target: &mut Value, patch: &Value) {
-    let Some(p) = patch.as_object() else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = json!({});
-    }
-    if let Some(t) = target.as_object_mut() {
-        for (k, v) in p {
-            if v.is_null() {
-                t.remove(k);
-            } else {
-                merge(t.entry(k.clone()).or_insert(Value::Null), v);
-            }
-        }
-    }
-}
-
 /// What a user wrote: without server-set metadata and status.
 fn user_part(obj: &Value) -> Value {
     let mut v = obj.clone();
@@ -299,14 +218,16 @@ impl Cluster for FakeCluster {
                     && (namespace.is_none() || !kind.namespaced || Some(ns.as_str()) == namespace)
             })
             .filter(|(_, o)| {
-                opts.label_selector
-                    .as_deref()
-                    .is_none_or(|s| selector_matches(s, &o.labels()))
+                opts.label_selector.as_deref().is_none_or(|s| {
+                    crate::api::selector::LabelSelector::parse(s)
+                        .is_ok_and(|sel| sel.matches_object(o))
+                })
             })
             .filter(|(_, o)| {
-                opts.field_selector
-                    .as_deref()
-                    .is_none_or(|s| field_matches(s, o))
+                opts.field_selector.as_deref().is_none_or(|s| {
+                    crate::api::selector::FieldSelector::parse(kind.kind, s)
+                        .is_ok_and(|f| f.matches(o))
+                })
             })
             .map(|(_, o)| o.clone())
             .collect();
@@ -390,7 +311,7 @@ impl Cluster for FakeCluster {
                 "the object has been modified",
             ));
         }
-        merge(&mut cur, &body);
+        crate::api::patch::merge_patch(&mut cur, &body);
         Ok(self.insert(cur))
     }
 
@@ -487,21 +408,5 @@ impl Cluster for FakeCluster {
             .map(|l| Ok(bytes::Bytes::from(l.to_string())))
             .collect();
         Ok(Box::pin(futures::stream::iter(chunks)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selector_subset() {
-        let l: BTreeMap<String, String> = [("env".to_string(), "prod".to_string())].into();
-        assert!(selector_matches("env in (prod,dev)", &l));
-        assert!(!selector_matches("env notin (prod)", &l));
-        assert!(selector_matches("env,!tier", &l));
-        assert!(!selector_matches("!env", &l));
-        assert!(selector_matches("env=prod", &l));
-        assert!(selector_matches("tier!=x", &l));
     }
 }
