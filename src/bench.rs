@@ -45,7 +45,7 @@ fn pod(i: usize, prefix: &str) -> Value {
     json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": format!("{prefix}-{i}"), "namespace": "default",
-                     "labels": {"app": format!("app-{}", i % 10), "tier": if i % 2 == 0 {"web"} else {"db"}}},
+                     "labels": {"app": format!("app-{}", i % 10), "tier": if i.is_multiple_of(2) {"web"} else {"db"}}},
         "spec": {"containers": [{"name": "main", "image": "busybox:1.36", "command": ["sleep", "3600"],
                                  "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}
     })

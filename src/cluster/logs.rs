@@ -87,10 +87,10 @@ fn render(line: &str, opts: &LogOptions, since: Option<jiff::Timestamp>) -> Opti
     let _stream = parts.next()?;
     let tag = parts.next()?;
     let msg = parts.next().unwrap_or("");
-    if let Some(since) = since {
-        if ts.parse::<jiff::Timestamp>().is_ok_and(|t| t < since) {
-            return None;
-        }
+    if let Some(since) = since
+        && ts.parse::<jiff::Timestamp>().is_ok_and(|t| t < since)
+    {
+        return None;
     }
     let end = if tag == "P" { "" } else { "\n" };
     Some(if opts.timestamps {
@@ -199,10 +199,10 @@ impl Follow {
     fn poll(&mut self) -> Option<String> {
         let path = self.dir.join(format!("{}.log", self.restart));
         let mut buf = Vec::new();
-        if let Ok(mut f) = std::fs::File::open(&path) {
-            if f.seek(SeekFrom::Start(self.offset)).is_ok() {
-                let _ = f.read_to_end(&mut buf);
-            }
+        if let Ok(mut f) = std::fs::File::open(&path)
+            && f.seek(SeekFrom::Start(self.offset)).is_ok()
+        {
+            let _ = f.read_to_end(&mut buf);
         }
         if buf.is_empty() {
             if let Some(next) = restarts(&self.dir).into_iter().find(|r| *r > self.restart) {
@@ -215,9 +215,7 @@ impl Follow {
         }
         self.offset += buf.len() as u64;
         self.partial.push_str(&String::from_utf8_lossy(&buf));
-        let Some(cut) = self.partial.rfind('\n') else {
-            return None;
-        };
+        let cut = self.partial.rfind('\n')?;
         let complete: String = self.partial.drain(..=cut).collect();
         Some(render_all(
             &complete,
@@ -232,7 +230,7 @@ impl Follow {
     /// Checked about once a second: following stops when the pod is deleted or replaced.
     fn pod_alive(&mut self) -> bool {
         self.idle += 1;
-        if self.idle % 10 != 0 {
+        if !self.idle.is_multiple_of(10) {
             return true;
         }
         let Some(kind) = kinds::lookup("pods") else {

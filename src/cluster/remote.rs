@@ -88,7 +88,7 @@ impl RemoteCluster {
                         };
                         return Some((Err(err), None));
                     }
-                    return Some((Ok(bytes::Bytes::from(line)), Some((reader, sender))));
+                    return Some((Ok(line), Some((reader, sender))));
                 }
             }
         });

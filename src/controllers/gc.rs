@@ -3,6 +3,7 @@
 //! - an owner deleted with `foregroundDeletion` deletes its dependents first and disappears
 //!   when no dependent with `blockOwnerDeletion` remains;
 //! - an owner deleted with `orphan` has its dependents' references to it removed first.
+//!
 //! An in-memory index (owner uid → dependents) is kept from the watch events.
 
 use crate::api::error::{ApiError, ApiResult};
@@ -118,10 +119,10 @@ impl GarbageCollector {
         } else {
             json!(rest)
         };
-        if let Some(m) = obj["metadata"].as_object_mut() {
-            if rest.is_empty() {
-                m.remove("finalizers");
-            }
+        if let Some(m) = obj["metadata"].as_object_mut()
+            && rest.is_empty()
+        {
+            m.remove("finalizers");
         }
         match cluster.update(obj, &WriteOptions::default()).await {
             Ok(_) => Ok(()),

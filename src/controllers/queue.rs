@@ -84,15 +84,15 @@ impl<K: Clone + Eq + Hash + Send + Sync + 'static> WorkQueue<K> {
     pub async fn next(&self) -> K {
         loop {
             let notified = self.notify.notified();
-            if let Ok(mut s) = self.state.lock() {
-                if let Some(k) = s.queue.pop_front() {
-                    s.queued.remove(&k);
-                    s.processing.insert(k.clone());
-                    if !s.queue.is_empty() {
-                        self.notify.notify_one();
-                    }
-                    return k;
+            if let Ok(mut s) = self.state.lock()
+                && let Some(k) = s.queue.pop_front()
+            {
+                s.queued.remove(&k);
+                s.processing.insert(k.clone());
+                if !s.queue.is_empty() {
+                    self.notify.notify_one();
                 }
+                return k;
             }
             notified.await;
         }

@@ -153,21 +153,21 @@ pub fn create(
             obj.name()
         )));
     }
-    if obj.name().is_empty() {
-        if let Some(prefix) = obj.str_at("/metadata/generateName").map(str::to_string) {
-            let mut tries = 0;
-            loop {
-                let name = format!("{prefix}{}", random_suffix());
-                if txn
-                    .get(&ObjectKey::new(kind, obj.namespace(), &name))
-                    .is_none()
-                    || tries > 8
-                {
-                    set_meta(&mut obj, "name", Some(Value::String(name)))?;
-                    break;
-                }
-                tries += 1;
+    if obj.name().is_empty()
+        && let Some(prefix) = obj.str_at("/metadata/generateName").map(str::to_string)
+    {
+        let mut tries = 0;
+        loop {
+            let name = format!("{prefix}{}", random_suffix());
+            if txn
+                .get(&ObjectKey::new(kind, obj.namespace(), &name))
+                .is_none()
+                || tries > 8
+            {
+                set_meta(&mut obj, "name", Some(Value::String(name)))?;
+                break;
             }
+            tries += 1;
         }
     }
     for f in [
