@@ -15,3 +15,9 @@ pub mod selector;
 pub mod table;
 pub mod text;
 pub mod validation;
+
+/// The version a peapod API reports, Kubernetes-style so clients that parse it (kubectl) see
+/// the API level peapod follows: `v1.33.0-peapod.<crate version>`.
+pub fn server_version() -> String {
+    format!("v1.33.0-peapod.{}", env!("CARGO_PKG_VERSION"))
+}

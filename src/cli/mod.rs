@@ -215,7 +215,7 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
             };
             return crate::bench::run(opts).await.map_err(CliError::Msg);
         }
-        Command::Version(v) if v.client => return resources::version(None, &v, io),
+        Command::Version(v) if v.client => return resources::version(None, &v, io).await,
         Command::ApiResources(a) => return resources::api_resources(&a, io),
         _ => {}
     }
@@ -239,7 +239,7 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Annotate(a) => label::run(cluster, ctx, a, label::Field::Annotations, io).await,
         Command::Edit(a) => edit::run(cluster, ctx, a, io).await,
         Command::Logs(a) => logs::run(cluster, ctx, a, io).await,
-        Command::Version(v) => resources::version(Some(cluster), &v, io),
+        Command::Version(v) => resources::version(Some(cluster), &v, io).await,
         Command::Serve | Command::Config(_) | Command::ApiResources(_) | Command::Bench(_) => {
             Ok(())
         }

@@ -74,13 +74,16 @@ pub fn client_version() -> String {
 
 /// `version`: the client, and unless `--client` the cluster this command reaches. The
 /// cluster runs this same program (embedded, or a `peapod serve` of this build).
-pub fn version(
+pub async fn version(
     cluster: Option<&dyn Cluster>,
     a: &VersionArgs,
     io: &mut Io<'_>,
 ) -> Result<(), CliError> {
     let client = client_version();
-    let server = cluster.map(|c| (client_version(), c.endpoint()));
+    let server = match cluster {
+        Some(c) => Some((c.server_version().await?, c.endpoint())),
+        None => None,
+    };
     match a.output.as_deref() {
         None | Some("") => {
             io.outln(format!("Client Version: {client}"));
@@ -155,18 +158,19 @@ mod tests {
             panic!()
         };
         let c = FakeCluster::default();
-        let (_, out, _) = run_verb!(|io| async { version(Some(&c), &a, io) });
+        let (_, out, _) = run_verb!(|io| async { version(Some(&c), &a, io).await });
         assert_eq!(
             out,
             format!(
-                "Client Version: {0}\nServer Version: {0} (fake)\n",
-                client_version()
+                "Client Version: {}\nServer Version: {} (fake)\n",
+                client_version(),
+                crate::api::server_version()
             )
         );
         let Command::Version(a) = parse(&["version", "--client", "-o", "json"]) else {
             panic!()
         };
-        let (_, out, _) = run_verb!(|io| async { version(None, &a, io) });
+        let (_, out, _) = run_verb!(|io| async { version(None, &a, io).await });
         assert!(out.starts_with("{\n    \"clientVersion\""), "{out}");
     }
 }

@@ -38,6 +38,11 @@ pub trait Cluster: Send + Sync {
     /// Where this cluster lives, for headers and messages (`embedded /var/lib/peapod`).
     fn endpoint(&self) -> String;
 
+    /// The version of the peapod serving this cluster (this build when embedded).
+    async fn server_version(&self) -> ApiResult<String> {
+        Ok(crate::api::server_version())
+    }
+
     async fn get(
         &self,
         kind: &'static KindInfo,

@@ -217,6 +217,11 @@ impl Cluster for RemoteCluster {
             .boxed())
     }
 
+    async fn server_version(&self) -> ApiResult<String> {
+        let v = self.ping().await?;
+        Ok(v["gitVersion"].as_str().unwrap_or("unknown").to_string())
+    }
+
     /// Events as the server encoded them, passed through without decoding.
     async fn watch_encoded(
         &self,

@@ -14,7 +14,7 @@ pub fn version() -> Value {
     json!({
         "major": "1",
         "minor": "33",
-        "gitVersion": format!("v1.33.0-peapod.{}", env!("CARGO_PKG_VERSION")),
+        "gitVersion": crate::api::server_version(),
         "gitCommit": "",
         "gitTreeState": "",
         "buildDate": "",
