@@ -83,6 +83,8 @@ pub enum FieldErrorType {
     Duplicate,
     Forbidden,
     TooLong,
+    /// A reference to something that does not exist (a volumeMount naming no volume).
+    NotFound,
     /// A field the schema does not know (strict field validation).
     Unknown,
     /// Wrong JSON type (string where an integer is expected, ...).
@@ -98,6 +100,7 @@ impl FieldErrorType {
             FieldErrorType::Duplicate => "FieldValueDuplicate",
             FieldErrorType::Forbidden => "FieldValueForbidden",
             FieldErrorType::TooLong => "FieldValueTooLong",
+            FieldErrorType::NotFound => "FieldValueNotFound",
             FieldErrorType::Unknown => "FieldValueUnknown",
             FieldErrorType::TypeMismatch => "FieldValueTypeInvalid",
         }
@@ -110,6 +113,7 @@ impl FieldErrorType {
             "FieldValueDuplicate" => FieldErrorType::Duplicate,
             "FieldValueForbidden" => FieldErrorType::Forbidden,
             "FieldValueTooLong" => FieldErrorType::TooLong,
+            "FieldValueNotFound" => FieldErrorType::NotFound,
             "FieldValueUnknown" => FieldErrorType::Unknown,
             "FieldValueTypeInvalid" => FieldErrorType::TypeMismatch,
             _ => FieldErrorType::Invalid,

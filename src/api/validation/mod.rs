@@ -148,12 +148,11 @@ impl Errs {
             msg,
         ));
     }
-    /// apimachinery's `field.NotFound`; error.rs has no NotFound type, so this is reported as
-    /// an Invalid value with the API server's text.
+    /// apimachinery's `field.NotFound` (a reference to something that does not exist).
     pub(crate) fn not_found(&mut self, path: &Path, value: &str) {
         let msg = format!("Not found: {value:?}");
         self.push(FieldError::new(
-            FieldErrorType::Invalid,
+            FieldErrorType::NotFound,
             path.to_string(),
             msg,
         ));
