@@ -414,25 +414,9 @@ pub fn patch(
             current.pointer("/metadata/resourceVersion").cloned(),
         )?;
     }
-    // A patch may carry status (controllers patch status); keep it by writing it after.
-    let status_changed = kind.has_status && patched.get("status") != current.get("status");
-    let status = patched.get("status").cloned();
-    let updated = update(txn, patched, opts, false)?;
-    match (updated, status_changed) {
-        (Updated::Stored(obj), true) => {
-            let mut s = (*obj).clone();
-            match status {
-                Some(st) => s["status"] = st,
-                None => {
-                    if let Some(m) = s.as_object_mut() {
-                        m.remove("status");
-                    }
-                }
-            }
-            update(txn, s, opts, true)
-        }
-        (u, _) => Ok(u),
-    }
+    // As on the API server, a patch of the main resource leaves status alone (status has its
+    // own write path).
+    update(txn, patched, opts, false)
 }
 
 pub fn delete(

@@ -174,6 +174,17 @@ fn patches_merge_and_json() {
         &w(),
     );
     assert!(e.is_err());
+    // status is not written through the main resource, as on the API server
+    let p = s
+        .patch(
+            po,
+            Some("default"),
+            "a",
+            &Patch::Merge(json!({"status":{"phase":"Running"}})),
+            &w(),
+        )
+        .unwrap();
+    assert_eq!(p["status"]["phase"], "Pending");
 }
 
 #[test]
