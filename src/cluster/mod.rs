@@ -153,3 +153,6 @@ pub trait Cluster: Send + Sync {
     /// A pod's container log (CRI files written by the node agent).
     async fn logs(&self, namespace: &str, pod: &str, opts: &LogOptions) -> ApiResult<LogStream>;
 }
+
+#[cfg(test)]
+mod tests;
