@@ -174,6 +174,17 @@ pub async fn connect(state: &Path, serve_socket: bool) -> Result<Connection, Str
     }
 }
 
+/// The node agent runs only in the long-lived process (console or `peapod serve`): it is what
+/// registers this machine as a Node.
+fn start_node_agent(cluster: Arc<dyn Cluster>, state: &Path) -> JoinHandle<()> {
+    let opts = crate::node::NodeOptions {
+        name: crate::node::info::hostname(),
+        max_pods: 110,
+        state_dir: state.to_path_buf(),
+    };
+    tokio::spawn(crate::node::run(cluster, opts))
+}
+
 /// Options of `peapod serve`.
 #[derive(Debug, Clone, Default)]
 pub struct ServeOptions {}
@@ -227,7 +238,8 @@ async fn open_store_for_serve(state: &Path) -> Result<Arc<Store>, String> {
 pub async fn serve(state: &Path, _opts: ServeOptions) -> Result<(), String> {
     let store = open_store_for_serve(state).await?;
     let cluster: Arc<dyn Cluster> = embedded_cluster(state, store);
-    let controllers = crate::controllers::start_all(cluster.clone());
+    let mut controllers = crate::controllers::start_all(cluster.clone());
+    controllers.push(start_node_agent(cluster.clone(), state));
     let socket = socket_path(state);
     eprintln!("peapod serving {} on {}", state.display(), socket.display());
     let result = crate::server::serve(cluster, &socket, termination()).await;
@@ -254,7 +266,8 @@ pub async fn console(state: &Path) -> Result<(), String> {
     }
     let store = open_store_for_serve(state).await?;
     let cluster: Arc<dyn Cluster> = embedded_cluster(state, store);
-    let controllers = crate::controllers::start_all(cluster.clone());
+    let mut controllers = crate::controllers::start_all(cluster.clone());
+    controllers.push(start_node_agent(cluster.clone(), state));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = {
         let (c, s) = (cluster.clone(), socket.clone());

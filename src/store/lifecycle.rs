@@ -193,10 +193,12 @@ pub fn create(
     )?;
     set_meta(&mut obj, "creationTimestamp", Some(json!(now_rfc3339())))?;
     set_meta(&mut obj, "generation", Some(json!(1)))?;
+    // The status an object starts with replaces what the client sent (Nodes report their own).
+    let status = initial_status(kind, &obj);
     if let Some(map) = obj.as_object_mut() {
         map.remove("status");
     }
-    if let Some(status) = initial_status(kind, &obj) {
+    if let Some(status) = status {
         obj["status"] = status;
     }
     if kind.kind == "Namespace" {
