@@ -348,6 +348,11 @@ impl Cluster for EmbeddedCluster {
             .await
     }
 
+    async fn bind(&self, namespace: &str, pod: &str, node: &str) -> ApiResult<Value> {
+        let (ns, pod, node) = (namespace.to_string(), pod.to_string(), node.to_string());
+        self.blocking(move |s| Ok((*s.bind(&ns, &pod, &node)?).clone())).await
+    }
+
     async fn logs(&self, namespace: &str, pod: &str, opts: &LogOptions) -> ApiResult<LogStream> {
         let kind = crate::api::kinds::lookup("pods")
             .ok_or_else(|| ApiError::internal("pods kind missing"))?;

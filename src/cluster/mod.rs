@@ -3,6 +3,7 @@
 //! local socket of a running `peapod serve` or console).
 
 pub mod embedded;
+pub mod events;
 pub mod logs;
 pub mod remote;
 
@@ -149,6 +150,16 @@ pub trait Cluster: Send + Sync {
         default_namespace: &str,
         opts: &WriteOptions,
     ) -> ApiResult<Vec<ApplyOutcome>>;
+
+    /// Assign a pod to a node (the scheduler's write; `pods/{name}/binding`). A pod already
+    /// on another node is a Conflict.
+    async fn bind(&self, namespace: &str, pod: &str, node: &str) -> ApiResult<Value> {
+        let _ = (namespace, node);
+        Err(crate::api::error::ApiError::new(
+            crate::api::error::Reason::MethodNotAllowed,
+            format!("pods {pod:?}: this cluster does not accept bindings"),
+        ))
+    }
 
     /// A pod's container log (CRI files written by the node agent).
     async fn logs(&self, namespace: &str, pod: &str, opts: &LogOptions) -> ApiResult<LogStream>;

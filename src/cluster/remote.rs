@@ -217,6 +217,15 @@ impl Cluster for RemoteCluster {
             .boxed())
     }
 
+    async fn bind(&self, namespace: &str, pod: &str, node: &str) -> ApiResult<Value> {
+        let kind = kinds::lookup("pods").ok_or_else(|| ApiError::internal("pods kind missing"))?;
+        let url = format!("{}/binding", object_path(kind, Some(namespace), pod));
+        let body = json!({"apiVersion": "v1", "kind": "Binding",
+            "metadata": {"name": pod, "namespace": namespace},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node}});
+        self.send_json(Method::POST, url, &body).await
+    }
+
     async fn server_version(&self) -> ApiResult<String> {
         let v = self.ping().await?;
         Ok(v["gitVersion"].as_str().unwrap_or("unknown").to_string())

@@ -4,6 +4,7 @@
 pub mod gc;
 pub mod namespace;
 pub mod queue;
+pub mod scheduler;
 pub mod runtime;
 
 use crate::cluster::Cluster;

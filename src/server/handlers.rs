@@ -145,6 +145,18 @@ async fn resource(
                 .insert(DELETE_OUTCOME_HEADER, HeaderValue::from_static(outcome));
             Ok(res)
         }
+        (Some(name), Some(Subresource::Binding), "POST") => {
+            // A v1 Binding: `{"target": {"kind": "Node", "name": "..."}}`.
+            let body = params::parse_json(&params::read_body(body).await?)?;
+            let node = body
+                .pointer("/target/name")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| ApiError::bad_request("binding target.name (the node) is required"))?;
+            let ns = ns.ok_or_else(|| ApiError::bad_request("binding needs a namespace"))?;
+            let bound = c.bind(ns, name, node).await?;
+            Ok(respond::json(StatusCode::CREATED, &params::type_meta(kind, bound)))
+        }
         (Some(name), Some(Subresource::Log), "GET") => {
             let ns = ns.ok_or_else(|| {
                 ApiError::bad_request(

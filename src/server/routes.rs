@@ -40,6 +40,7 @@ pub struct ResourcePath {
 pub enum Subresource {
     Status,
     Log,
+    Binding,
 }
 
 /// Parse a request path; `None` means nothing is served there (404).
@@ -107,6 +108,7 @@ fn object(
         [name] => (Some(name.to_string()), None),
         [name, "status"] if kind.has_status => (Some(name.to_string()), Some(Subresource::Status)),
         [name, "log"] if kind.kind == "Pod" => (Some(name.to_string()), Some(Subresource::Log)),
+        [name, "binding"] if kind.kind == "Pod" => (Some(name.to_string()), Some(Subresource::Binding)),
         _ => return None,
     };
     Some(ResourcePath {
