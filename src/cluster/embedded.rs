@@ -350,7 +350,8 @@ impl Cluster for EmbeddedCluster {
 
     async fn bind(&self, namespace: &str, pod: &str, node: &str) -> ApiResult<Value> {
         let (ns, pod, node) = (namespace.to_string(), pod.to_string(), node.to_string());
-        self.blocking(move |s| Ok((*s.bind(&ns, &pod, &node)?).clone())).await
+        self.blocking(move |s| Ok((*s.bind(&ns, &pod, &node)?).clone()))
+            .await
     }
 
     async fn logs(&self, namespace: &str, pod: &str, opts: &LogOptions) -> ApiResult<LogStream> {

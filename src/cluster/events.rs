@@ -49,7 +49,14 @@ pub async fn record(
     let now = now_rfc3339();
     let selector = format!("involvedObject.uid={},reason={reason}", obj.uid());
     let existing = cluster
-        .list(ev_kind, Some(&ns), &ListOptions { field_selector: Some(selector), ..Default::default() })
+        .list(
+            ev_kind,
+            Some(&ns),
+            &ListOptions {
+                field_selector: Some(selector),
+                ..Default::default()
+            },
+        )
         .await?;
     if let Some(mut ev) = existing.items.into_iter().find(|e| e["message"] == message) {
         let count = ev["count"].as_i64().unwrap_or(1) + 1;

@@ -4,8 +4,8 @@
 pub mod gc;
 pub mod namespace;
 pub mod queue;
-pub mod scheduler;
 pub mod runtime;
+pub mod scheduler;
 
 use crate::cluster::Cluster;
 use std::sync::Arc;

@@ -152,10 +152,15 @@ async fn resource(
                 .pointer("/target/name")
                 .and_then(Value::as_str)
                 .filter(|n| !n.is_empty())
-                .ok_or_else(|| ApiError::bad_request("binding target.name (the node) is required"))?;
+                .ok_or_else(|| {
+                    ApiError::bad_request("binding target.name (the node) is required")
+                })?;
             let ns = ns.ok_or_else(|| ApiError::bad_request("binding needs a namespace"))?;
             let bound = c.bind(ns, name, node).await?;
-            Ok(respond::json(StatusCode::CREATED, &params::type_meta(kind, bound)))
+            Ok(respond::json(
+                StatusCode::CREATED,
+                &params::type_meta(kind, bound),
+            ))
         }
         (Some(name), Some(Subresource::Log), "GET") => {
             let ns = ns.ok_or_else(|| {

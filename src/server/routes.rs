@@ -108,7 +108,9 @@ fn object(
         [name] => (Some(name.to_string()), None),
         [name, "status"] if kind.has_status => (Some(name.to_string()), Some(Subresource::Status)),
         [name, "log"] if kind.kind == "Pod" => (Some(name.to_string()), Some(Subresource::Log)),
-        [name, "binding"] if kind.kind == "Pod" => (Some(name.to_string()), Some(Subresource::Binding)),
+        [name, "binding"] if kind.kind == "Pod" => {
+            (Some(name.to_string()), Some(Subresource::Binding))
+        }
         _ => return None,
     };
     Some(ResourcePath {

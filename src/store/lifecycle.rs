@@ -529,23 +529,38 @@ pub fn delete(
 /// Assign a pod to a node, as the binding subresource does: `spec.nodeName` is set once (it is
 /// immutable for ordinary updates) and the PodScheduled condition becomes True.
 pub fn bind(txn: &mut Txn, namespace: &str, name: &str, node: &str) -> ApiResult<Arc<Value>> {
-    let kind = kinds::by_resource("", "pods").ok_or_else(|| ApiError::internal("pods kind missing"))?;
+    let kind =
+        kinds::by_resource("", "pods").ok_or_else(|| ApiError::internal("pods kind missing"))?;
     let key = ObjectKey::new(kind, Some(namespace), name);
-    let current = txn.get(&key).ok_or_else(|| ApiError::not_found("pods", name))?;
+    let current = txn
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found("pods", name))?;
     if current.deletion_timestamp().is_some() {
-        return Err(ApiError::conflict("pods", name, "pod is being deleted, cannot be assigned to a host"));
+        return Err(ApiError::conflict(
+            "pods",
+            name,
+            "pod is being deleted, cannot be assigned to a host",
+        ));
     }
     match current.str_at("/spec/nodeName").filter(|n| !n.is_empty()) {
         Some(n) if n == node => return Ok(current),
         Some(n) => {
-            return Err(ApiError::conflict("pods", name, &format!("pod {name} is already assigned to node {n:?}")));
+            return Err(ApiError::conflict(
+                "pods",
+                name,
+                &format!("pod {name} is already assigned to node {n:?}"),
+            ));
         }
         None => {}
     }
     let mut pod = (*current).clone();
     pod["spec"]["nodeName"] = json!(node);
     let now = now_rfc3339();
-    let mut conditions: Vec<Value> = pod.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut conditions: Vec<Value> = pod
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     conditions.retain(|c| c["type"] != "PodScheduled");
     conditions.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now}));
     pod["status"]["conditions"] = json!(conditions);
