@@ -94,3 +94,50 @@ async fn a_watcher_that_falls_behind_is_told_to_relist() {
     // writers were never blocked, and the store dropped the watcher
     assert_eq!(c.store().watcher_count(), 0);
 }
+
+#[tokio::test]
+async fn binding_sets_the_node_once_and_events_aggregate() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cluster(&dir, 100);
+    let pod = json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"default"},
+        "spec":{"containers":[{"name":"c","image":"busybox:1.36"}]}});
+    c.create(pod, &WriteOptions::default()).await.unwrap();
+    let bound = c.bind("default", "p", "n1").await.unwrap();
+    assert_eq!(bound["spec"]["nodeName"], "n1");
+    let cond = &bound["status"]["conditions"][0];
+    assert_eq!(
+        (cond["type"].as_str(), cond["status"].as_str()),
+        (Some("PodScheduled"), Some("True"))
+    );
+    assert_eq!(
+        c.bind("default", "p", "n1").await.unwrap()["metadata"]["resourceVersion"],
+        bound["metadata"]["resourceVersion"]
+    );
+    assert_eq!(
+        c.bind("default", "p", "n2").await.unwrap_err().reason,
+        Reason::Conflict
+    );
+
+    use crate::cluster::events::{EventKind, Source, record};
+    let src = Source {
+        component: "test".into(),
+        host: "h".into(),
+    };
+    record(&c, &src, &bound, EventKind::Warning, "BackOff", "again")
+        .await
+        .unwrap();
+    let ev = record(&c, &src, &bound, EventKind::Warning, "BackOff", "again")
+        .await
+        .unwrap();
+    assert_eq!(ev["count"], 2);
+    assert_eq!(ev["involvedObject"]["name"], "p");
+    let all = c
+        .list(
+            lookup("ev").unwrap(),
+            Some("default"),
+            &ListOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 1);
+}
