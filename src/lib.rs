@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod controllers;
 pub mod daemon;
 pub mod node;
+pub mod runtime;
 pub mod server;
 pub mod store;
 pub mod tui;
