@@ -40,13 +40,14 @@ use std::path::PathBuf;
 pub enum ImageError {
     #[error("invalid image reference {reference:?}: {reason}")]
     Reference { reference: String, reason: String },
-    #[error("image {0:?} not found: import it with `peapod image import FILE {0}`")]
+    #[error("image {0:?} not found in the local image store")]
     NotFound(String),
     #[error(
         "blob {digest} is corrupted (its content hashes to {actual}): remove the image and import it again"
     )]
     Corrupt { digest: Digest, actual: Digest },
-    #[error("layer {layer}: entry {path:?} {reason}")]
+    /// `layer` names the layer (`layer sha256:…`).
+    #[error("{layer}: entry {path:?} {reason}")]
     Unsafe {
         layer: String,
         path: String,

@@ -382,7 +382,7 @@ fn a_corrupted_blob_in_the_archive_is_refused_on_import() {
     let s = store(&t);
     let dir = t.path().join("oci");
     let layer = RawTar::new().file("f", b"some content").bytes();
-    oci_layout(&dir, &[layer.clone()], None, false);
+    oci_layout(&dir, std::slice::from_ref(&layer), None, false);
     let gz = Digest::of(&gzip(&layer));
     let p = dir.join("blobs/sha256").join(gz.hex());
     let mut b = fs::read(&p).unwrap();

@@ -40,6 +40,15 @@ pub struct Extractor<'a> {
     pub skipped_devices: u64,
 }
 
+/// A numeric header field; an empty one (all NUL or spaces) reads as 0, as Go's
+/// archive/tar (docker, containerd) reads it.
+fn numeric(parsed: io::Result<u64>, raw: &[u8]) -> io::Result<u64> {
+    match parsed {
+        Err(_) if raw.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
+        other => other,
+    }
+}
+
 /// A tar path as a relative path without `.` components; `None` for the root itself.
 pub fn safe_relative(raw: &[u8]) -> std::result::Result<Option<PathBuf>, &'static str> {
     let mut out = PathBuf::new();
@@ -108,18 +117,21 @@ impl<'a> Extractor<'a> {
             return self.whiteout(&rel, name);
         }
         let header = entry.header();
-        let bad_header = |e: io::Error| {
+        let bad_header = |field: &str, e: io::Error| {
             ImageError::Invalid(format!(
-                "{}: entry {:?} has a bad header: {e}",
+                "{}: entry {:?} has a bad {field}: {e}",
                 self.layer,
                 shown.display().to_string()
             ))
         };
+        let old = header.as_old();
         let meta = Meta {
-            mode: header.mode().map_err(bad_header)? & 0o7777,
-            uid: header.uid().map_err(bad_header)?,
-            gid: header.gid().map_err(bad_header)?,
-            mtime: header.mtime().map_err(bad_header)?,
+            mode: numeric(header.mode().map(u64::from), &old.mode)
+                .map_err(|e| bad_header("mode", e))? as u32
+                & 0o7777,
+            uid: numeric(header.uid(), &old.uid).map_err(|e| bad_header("uid", e))?,
+            gid: numeric(header.gid(), &old.gid).map_err(|e| bad_header("gid", e))?,
+            mtime: numeric(header.mtime(), &old.mtime).map_err(|e| bad_header("mtime", e))?,
         };
         let xattrs = self.xattrs(entry, &rel)?;
         self.ensure_parent(&rel)?;
