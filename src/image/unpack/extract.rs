@@ -246,10 +246,13 @@ impl<'a> Extractor<'a> {
         Ok(())
     }
 
+    /// A directory with mode 0755 whatever the umask (a parent the tar does not list keeps
+    /// it; a listed one gets its own mode at the end).
     fn mkdir(&mut self, path: &Path, rel: &Path) -> Result<()> {
         fs::DirBuilder::new()
             .mode(0o755)
             .create(path)
+            .and_then(|()| fs::set_permissions(path, fs::Permissions::from_mode(0o755)))
             .map_err(self.io_err("creating directory", rel))?;
         if self.whiteouts.contains(rel) {
             self.set_opaque(rel, path)?;

@@ -183,7 +183,10 @@ pub fn unpack(
     expected_blob: Option<&Digest>,
     opts: &UnpackOptions,
 ) -> Result<Unpacked> {
-    std::fs::create_dir(dest).map_err(ImageError::io(format!("creating {}", dest.display())))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir(dest)
+        .and_then(|()| std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o755)))
+        .map_err(ImageError::io(format!("creating {}", dest.display())))?;
     let (skipped_devices, digests) = read_layer(blob, what, expected_blob, |tar| {
         let mut x = extract::Extractor::new(dest, what, opts);
         x.extract(tar)?;

@@ -179,6 +179,8 @@ fn files_dirs_links_modes_and_times() {
     );
     assert_eq!(fs::metadata(l.join("bin/ls")).unwrap().ino(), m.ino());
     assert_eq!(fs::read(l.join("etc/deep/er/conf")).unwrap(), b"x=1");
+    let implicit = fs::metadata(l.join("etc/deep")).unwrap();
+    assert_eq!(implicit.permissions().mode() & 0o777, 0o755);
     let ro = fs::metadata(l.join("ro")).unwrap();
     assert_eq!(ro.permissions().mode() & 0o777, 0o555);
     assert_eq!(
