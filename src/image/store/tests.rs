@@ -43,6 +43,17 @@ fn oci_layout(
     name: Option<&str>,
     multi: bool,
 ) -> (Digest, Option<Digest>) {
+    oci_layout_typed(dir, layers, name, multi, spec::OCI_MANIFEST)
+}
+
+/// `oci_layout` with the manifest's media type chosen (docker schema 2 or OCI).
+fn oci_layout_typed(
+    dir: &Path,
+    layers: &[Vec<u8>],
+    name: Option<&str>,
+    multi: bool,
+    manifest_type: &str,
+) -> (Digest, Option<Digest>) {
     let blobs = dir.join("blobs/sha256");
     fs::create_dir_all(&blobs).unwrap();
     let put = |bytes: &[u8]| fs::write(blobs.join(Digest::of(bytes).hex()), bytes).unwrap();
@@ -56,12 +67,12 @@ fn oci_layout(
         layer_descs.push(desc(spec::OCI_LAYER_GZIP, &gz));
     }
     let manifest = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2, "mediaType": spec::OCI_MANIFEST,
+        "schemaVersion": 2, "mediaType": manifest_type,
         "config": desc(spec::OCI_CONFIG, &config), "layers": layer_descs
     }))
     .unwrap();
     put(&manifest);
-    let mut top = desc(spec::OCI_MANIFEST, &manifest);
+    let mut top = desc(manifest_type, &manifest);
     let mut index_digest = None;
     if multi {
         let (os, arch) = spec::host_platform();
@@ -446,4 +457,37 @@ fn concurrent_imports_keep_every_name() {
             .map(|i| format!("localhost/img{i}:latest"))
             .collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn docker_manifests_in_a_layout_are_stored_as_oci_and_keep_their_digest() {
+    let t = tempfile::tempdir().unwrap();
+    let s = store(&t);
+    let dir = t.path().join("oci");
+    let layer = RawTar::new().file("f", b"x").bytes();
+    let (docker_digest, _) = oci_layout_typed(
+        &dir,
+        &[layer],
+        Some("localhost/d:1"),
+        false,
+        spec::DOCKER_MANIFEST,
+    );
+    let got = s.import(&dir, None, &[]).unwrap().remove(0);
+    assert_ne!(got.manifest_digest, docker_digest);
+    let v = s.inspect("localhost/d:1").unwrap();
+    assert_eq!(v["Manifest"]["mediaType"], spec::OCI_MANIFEST);
+    assert_eq!(
+        v["Manifest"]["layers"][0]["mediaType"],
+        spec::OCI_LAYER_GZIP
+    );
+    let by_docker = format!("localhost/d@{docker_digest}");
+    assert_eq!(
+        s.resolve(&by_docker).unwrap().unwrap().manifest_digest,
+        got.manifest_digest
+    );
+    // Both manifests survive garbage collection while the image exists.
+    s.gc().unwrap();
+    assert!(s.blob_path(&docker_digest).exists());
+    s.remove("localhost/d:1", false).unwrap();
+    assert!(!s.blob_path(&docker_digest).exists());
 }
