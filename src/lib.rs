@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cluster;
 pub mod controllers;
 pub mod daemon;
+pub mod image;
 pub mod node;
 pub mod runtime;
 pub mod server;

@@ -54,6 +54,9 @@ pub enum Command {
     Serve,
     /// Measure the store and API on a private temporary instance (see the README).
     Bench(BenchArgs),
+    /// Manage local images: import, ls, rm, inspect (no cluster needed).
+    #[command(subcommand)]
+    Image(super::image::ImageCommand),
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod delete;
 mod describe;
 mod edit;
 mod get;
+pub mod image;
 mod jsonpath;
 mod label;
 mod logs;
@@ -204,6 +205,7 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
                 .map_err(CliError::Msg);
         }
         Command::Config(c) => return config::run(c, ctx, io),
+        Command::Image(c) => return image::run(c, ctx, io),
         Command::Bench(b) => {
             let opts = crate::bench::BenchOptions {
                 pods: b.pods,
@@ -240,9 +242,11 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Edit(a) => edit::run(cluster, ctx, a, io).await,
         Command::Logs(a) => logs::run(cluster, ctx, a, io).await,
         Command::Version(v) => resources::version(Some(cluster), &v, io).await,
-        Command::Serve | Command::Config(_) | Command::ApiResources(_) | Command::Bench(_) => {
-            Ok(())
-        }
+        Command::Serve
+        | Command::Config(_)
+        | Command::ApiResources(_)
+        | Command::Bench(_)
+        | Command::Image(_) => Ok(()),
     }
 }
 
