@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cluster;
 pub mod controllers;
 pub mod daemon;
+pub mod runtime;
 pub mod server;
 pub mod store;
 pub mod tui;

@@ -1,0 +1,2 @@
+pub mod container;
+pub mod sandbox;
