@@ -317,7 +317,8 @@ impl Sandbox {
     }
 
     /// Kills the holder (and with it, when it is the pod's pid 1, every process in the pod's
-    /// pid namespace) and waits until it is gone.
+    /// pid namespace) and waits until it is gone. Containers with their own pid namespace are
+    /// not touched: stop them first, or they keep the pod's network namespace alive.
     pub fn destroy(self) -> Result<(), Error> {
         match sys::pidfd_signal(self.pidfd.as_fd(), libc::SIGKILL) {
             Err(e) if e.raw_os_error() != Some(libc::ESRCH) => {

@@ -418,7 +418,8 @@ pub fn spawn(spec: &ContainerSpec, sandbox: &Sandbox, stdio: Stdio<'_>) -> Resul
     let own_caps = sys::own_permitted_caps().map_err(sys_err("read peapod's capabilities"))?;
     let devnull = sys::open_path("/dev/null", libc::O_RDWR).map_err(sys_err("open /dev/null"))?;
     let mut plan = Plan::default();
-    mounts::push_setup(&mut plan, spec, sandbox)?;
+    let ns = [sandbox.net_ns(), sandbox.ipc_ns(), sandbox.uts_ns()].map(|fd| fd.as_raw_fd());
+    mounts::push_setup(&mut plan, spec, ns)?;
     let process = plan::Process {
         argv: &spec.argv,
         env: &spec.env,

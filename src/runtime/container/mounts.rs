@@ -6,8 +6,7 @@
 
 use super::plan::{Create, Op, Plan, cstring, host_path, rel_path};
 use super::{ContainerSpec, Error, MountKind, Rootfs};
-use crate::runtime::sandbox::Sandbox;
-use std::os::fd::AsRawFd;
+use std::os::fd::RawFd;
 use std::path::Path;
 
 /// Kernel limit for mount(2) option strings (one page).
@@ -112,7 +111,8 @@ fn mount_in(
 pub(crate) fn push_setup(
     plan: &mut Plan,
     spec: &ContainerSpec,
-    sandbox: &Sandbox,
+    // The sandbox's network, IPC and UTS namespace fds.
+    ns: [RawFd; 3],
 ) -> Result<(), Error> {
     use libc::{MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_STRICTATIME};
     // Cgroups first, with host paths, so that everything the setup costs is accounted.
@@ -124,15 +124,12 @@ pub(crate) fn push_setup(
     }
     // The network namespace before sysfs (which shows its devices), IPC before mqueue.
     for (fd, nstype, name) in [
-        (sandbox.net_ns(), libc::CLONE_NEWNET, "network"),
-        (sandbox.ipc_ns(), libc::CLONE_NEWIPC, "IPC"),
-        (sandbox.uts_ns(), libc::CLONE_NEWUTS, "UTS"),
+        (ns[0], libc::CLONE_NEWNET, "network"),
+        (ns[1], libc::CLONE_NEWIPC, "IPC"),
+        (ns[2], libc::CLONE_NEWUTS, "UTS"),
     ] {
         plan.push(
-            Op::Setns {
-                fd: fd.as_raw_fd(),
-                nstype,
-            },
+            Op::Setns { fd, nstype },
             format!("join the pod's {name} namespace"),
         );
     }
@@ -378,7 +375,89 @@ pub(crate) fn push_setup(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::container::Mount;
     use std::path::PathBuf;
+
+    #[test]
+    fn setup_steps_follow_the_runtime_order() {
+        let rootfs = Rootfs::Overlay {
+            lowerdirs: vec!["/l".into()],
+            upper: "/u".into(),
+            work: "/w".into(),
+            merged: "/m".into(),
+        };
+        let mut spec = ContainerSpec::new(rootfs, vec!["/bin/sh".into()]);
+        spec.cgroup_procs = vec!["/cg/pids/p/cgroup.procs".into()];
+        spec.etc.hosts = Some("/state/hosts".into());
+        spec.mounts = vec![
+            Mount {
+                source: "/v".into(),
+                destination: "/data/sub".into(),
+                kind: MountKind::Bind { readonly: true },
+            },
+            Mount {
+                source: PathBuf::new(),
+                destination: "/data".into(),
+                kind: MountKind::Tmpfs {
+                    size: None,
+                    mode: None,
+                },
+            },
+        ];
+        spec.readonly_rootfs = true;
+        spec.cwd = "/app".into();
+        let mut plan = Plan::default();
+        push_setup(&mut plan, &spec, [10, 11, 12]).unwrap();
+        let what: Vec<&str> = plan.what.iter().map(String::as_str).collect();
+        let head = [
+            "join cgroup /cg/pids/p/cgroup.procs",
+            "join the pod's network namespace",
+            "join the pod's IPC namespace",
+            "join the pod's UTS namespace",
+            "set umask",
+            "make / a private mount",
+            "mount overlay on /m",
+            "open rootfs /m",
+            "mount proc on /proc",
+            "mount sysfs on /sys",
+            "mount tmpfs on /dev",
+            "mknod /dev/null",
+        ];
+        assert_eq!(&what[..head.len()], head);
+        let etc = what
+            .iter()
+            .position(|w| *w == "bind /state/hosts on /etc/hosts")
+            .unwrap();
+        // Parent mounts before children, then masks, read-only paths, cwd, pivot_root.
+        assert_eq!(
+            &what[etc + 1..etc + 4],
+            [
+                "mount tmpfs on /data",
+                "bind /v on /data/sub",
+                "mask /proc/kcore"
+            ]
+        );
+        let tail = [
+            "make /proc/sysrq-trigger read-only",
+            "create workingDir /app",
+            "pivot_root into /m",
+            "remount the rootfs read-only",
+        ];
+        assert_eq!(&what[what.len() - tail.len()..], tail);
+        let sys_ro = plan.ops.iter().any(|op| {
+            matches!(op, Op::MountIn { rel, flags, .. } if rel.to_bytes() == b"sys" && flags & libc::MS_RDONLY != 0)
+        });
+        assert!(sys_ro, "/sys is read-only unless privileged");
+
+        spec.privileged = true;
+        let mut plan = Plan::default();
+        push_setup(&mut plan, &spec, [10, 11, 12]).unwrap();
+        assert!(
+            !plan.what.iter().any(
+                |w| w.starts_with("mask ") || w.ends_with("read-only") && w.starts_with("make")
+            )
+        );
+    }
 
     #[test]
     fn overlay_options_escape_and_order() {

@@ -401,6 +401,63 @@ mod tests {
     }
 
     #[test]
+    fn process_steps_follow_the_runtime_order() {
+        use super::super::{Rlimit, RlimitResource};
+        let argv = vec!["/bin/sh".to_string()];
+        let rlimits = [Rlimit {
+            resource: RlimitResource::Nofile,
+            soft: 10,
+            hard: 20,
+        }];
+        let p = Process {
+            argv: &argv,
+            env: &[],
+            cwd: "/app",
+            tty: true,
+            stdio: [0, 1, 2],
+            rlimits: &rlimits,
+            uid: 1000,
+            gid: 1000,
+            groups: &[2000],
+            bounding: 0xa804_25fb,
+            inheritable: 0,
+            no_new_privs: true,
+            last_cap: 40,
+            own_caps: 0x1ff_feff_ffff,
+        };
+        let mut plan = Plan::default();
+        push_process(&mut plan, &p).unwrap();
+        let what: Vec<&str> = plan.what.iter().map(String::as_str).collect();
+        assert_eq!(
+            what,
+            [
+                "set rlimit RLIMIT_NOFILE to 10/20",
+                "start a new session",
+                "set up stdin/stdout/stderr",
+                "make stdin the controlling terminal",
+                "close inherited file descriptors",
+                "reduce the capability bounding set",
+                "keep capabilities across setuid",
+                "set user 1000:1000 with groups [2000]",
+                "set capabilities",
+                "clear ambient capabilities",
+                "chdir to workingDir \"/app\"",
+                "set no_new_privs",
+                "set umask",
+                "exec",
+            ]
+        );
+        assert!(plan.ops.iter().any(|op| matches!(
+            op,
+            Op::Capset {
+                effective: 0xa804_25fb,
+                permitted: 0xa804_25fb,
+                ..
+            }
+        )));
+    }
+
+    #[test]
     fn errors_name_the_failed_step() {
         let mut plan = Plan::default();
         plan.push(Op::PivotRoot, "mount overlay on /x");

@@ -40,13 +40,16 @@ struct Pod {
 
 impl Pod {
     fn new(hostname: &str, share_pid: bool) -> Pod {
-        let tmp = tempfile::tempdir().unwrap();
-        busybox_rootfs(&tmp.path().join("rootfs"));
-        let opts = SandboxOptions {
+        Pod::with(SandboxOptions {
             hostname: hostname.to_string(),
             share_pid,
             host_network: false,
-        };
+        })
+    }
+
+    fn with(opts: SandboxOptions) -> Pod {
+        let tmp = tempfile::tempdir().unwrap();
+        busybox_rootfs(&tmp.path().join("rootfs"));
         Pod {
             tmp,
             sandbox: Some(Sandbox::create(opts).unwrap()),
@@ -224,6 +227,111 @@ fn containers_in_one_sandbox_talk_over_localhost_and_share_shm_as_root() {
     assert_eq!(server_code, 128 + libc::SIGKILL);
     // The host's loopback never saw it: nothing listens on 8080 here.
     assert!(std::net::TcpStream::connect("127.0.0.1:8080").is_err());
+}
+
+#[test]
+fn dev_proc_and_sys_are_the_containers_own_as_root() {
+    let pod = Pod::new("pod-dev", false);
+    let out = pod.output(
+        "ls /dev | tr '\\n' ' '; echo; readlink /dev/ptmx; readlink /dev/fd; \
+         echo x > /dev/null && head -c 5 /dev/zero | wc -c && head -c 5 /dev/urandom | wc -c; \
+         stat -c '%a' /dev/shm; cut -d' ' -f2,3 /proc/mounts",
+    );
+    let l = lines(&out);
+    assert_eq!(
+        l[0], "core fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero",
+        "{out}"
+    );
+    assert_eq!(
+        &l[1..6],
+        ["pts/ptmx", "/proc/self/fd", "5", "5", "1777"],
+        "{out}"
+    );
+    // Only the container's mounts: no host path is left after pivot_root.
+    let mut mounts = l[6..].to_vec();
+    let masked_or_ro = mounts
+        .iter()
+        .filter(|m| m.starts_with("/proc/") || m.starts_with("/sys/"))
+        .count();
+    mounts.retain(|m| !m.starts_with("/proc/") && !m.starts_with("/sys/"));
+    assert!(mounts[0].starts_with("/ "), "{out}");
+    let want = [
+        "/proc proc",
+        "/sys sysfs",
+        "/dev tmpfs",
+        "/dev/pts devpts",
+        "/dev/shm tmpfs",
+        "/dev/mqueue mqueue",
+    ];
+    assert_eq!(mounts[1..], want, "{out}");
+    assert!(
+        masked_or_ro >= 4,
+        "masked and read-only paths are mounts too: {out}"
+    );
+}
+
+#[test]
+fn host_network_sees_the_hosts_interfaces_as_root() {
+    let pod = Pod::with(SandboxOptions {
+        hostname: "pod-hostnet".into(),
+        share_pid: false,
+        host_network: true,
+    });
+    let mut host: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    host.sort();
+    let out = pod.output("ls /sys/class/net; hostname");
+    let mut l = lines(&out);
+    assert_eq!(
+        l.pop(),
+        Some("pod-hostnet"),
+        "the UTS namespace is still the pod's"
+    );
+    assert_eq!(l, host);
+}
+
+#[test]
+fn tty_becomes_the_controlling_terminal_as_root() {
+    let pod = Pod::new("pod-tty", false);
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut spec = pod.sh("[ -t 0 ] && echo stdin-is-a-tty; cut -d' ' -f7 /proc/self/stat");
+    spec.tty = true;
+    let slave = Some(pty.slave.as_fd());
+    let child = spawn(
+        &spec,
+        pod.sandbox(),
+        Stdio {
+            stdin: slave,
+            stdout: slave,
+            stderr: slave,
+        },
+    )
+    .unwrap();
+    let mut running = Running {
+        child: Some(child),
+        out: None,
+    };
+    drop(pty.slave);
+    // The master reads EIO once the last slave fd is closed.
+    let mut master = std::fs::File::from(pty.master);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match master.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.raw_os_error() == Some(libc::EIO) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(running.child.take().unwrap().wait().unwrap().success());
+    let out = String::from_utf8(out).unwrap();
+    let l = lines(&out);
+    assert_eq!(l.first(), Some(&"stdin-is-a-tty"), "{out:?}");
+    // tty_nr of the process: non-zero only with a controlling terminal.
+    assert_ne!(l.get(1).copied().unwrap_or("0"), "0", "{out:?}");
 }
 
 /// (pid, command) of busybox `ps` output (PID USER COMMAND), header skipped.
