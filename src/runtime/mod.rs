@@ -1,1 +1,6 @@
+//! The Linux pod runtime: cgroups, the pod sandbox (shared namespaces) and container
+//! processes. Knows only api types; the node agent drives it.
+
 pub mod cgroup;
+pub mod container;
+pub mod sandbox;
