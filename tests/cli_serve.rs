@@ -86,3 +86,36 @@ fn watch_only_and_deletes_through_the_socket() {
         "Error from server (NotFound): namespaces \"shop\" not found\n"
     );
 }
+
+/// One process holds the store; a second `serve` names it; SIGTERM stops it cleanly.
+#[test]
+fn serve_is_exclusive_and_stops_cleanly_on_sigterm() {
+    let p = Peapod::new();
+    let server = p.serve();
+    let out = p.run(&["serve"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains(&format!("peapod pid {}", server.pid())),
+        "{}",
+        out.stderr
+    );
+    // the node agent registers this machine shortly after start
+    let mut registered = false;
+    for _ in 0..100 {
+        if p.run(&["get", "nodes", "-o", "name"])
+            .stdout
+            .starts_with("node/")
+        {
+            registered = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(registered, "no Node object after 5 s");
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    assert!(!p.state().join("peapod.sock").exists());
+    assert!(!p.state().join("peapod.pid").exists());
+    // the store opens again for the next command
+    assert_eq!(p.run(&["get", "ns"]).code, 0);
+}
