@@ -57,6 +57,25 @@ pub struct Manifest {
     pub annotations: BTreeMap<String, String>,
 }
 
+impl Manifest {
+    /// An OCI image manifest for a config blob of `config_size` bytes and its layers.
+    pub fn oci(config_digest: Digest, config_size: u64, layers: Vec<Descriptor>) -> Manifest {
+        Manifest {
+            schema_version: 2,
+            media_type: OCI_MANIFEST.to_string(),
+            config: Descriptor {
+                media_type: OCI_CONFIG.to_string(),
+                digest: config_digest,
+                size: config_size,
+                platform: None,
+                annotations: BTreeMap::new(),
+            },
+            layers,
+            annotations: BTreeMap::new(),
+        }
+    }
+}
+
 /// An image index / docker manifest list, and an OCI layout's index.json.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -106,19 +106,7 @@ fn store_image(
             annotations: BTreeMap::new(),
         });
     }
-    let manifest = Manifest {
-        schema_version: 2,
-        media_type: spec::OCI_MANIFEST.to_string(),
-        config: Descriptor {
-            media_type: spec::OCI_CONFIG.to_string(),
-            digest: config_digest,
-            size: config_bytes.len() as u64,
-            platform: None,
-            annotations: BTreeMap::new(),
-        },
-        layers,
-        annotations: BTreeMap::new(),
-    };
+    let manifest = Manifest::oci(config_digest, config_bytes.len() as u64, layers);
     let bytes = serde_json::to_vec(&manifest)
         .map_err(|e| ImageError::Invalid(format!("{shown}: encoding the manifest: {e}")))?;
     store.blobs.put_bytes(&bytes, "manifest")

@@ -67,19 +67,7 @@ pub fn import(
     let config_bytes = serde_json::to_vec(&config)
         .map_err(|e| ImageError::Invalid(format!("encoding the image config: {e}")))?;
     let config_digest = store.blobs.put_bytes(&config_bytes, "image config")?;
-    let manifest = Manifest {
-        schema_version: 2,
-        media_type: spec::OCI_MANIFEST.to_string(),
-        config: Descriptor {
-            media_type: spec::OCI_CONFIG.to_string(),
-            digest: config_digest,
-            size: config_bytes.len() as u64,
-            platform: None,
-            annotations: BTreeMap::new(),
-        },
-        layers: vec![layer],
-        annotations: BTreeMap::new(),
-    };
+    let manifest = Manifest::oci(config_digest, config_bytes.len() as u64, vec![layer]);
     let bytes = serde_json::to_vec(&manifest)
         .map_err(|e| ImageError::Invalid(format!("encoding the manifest: {e}")))?;
     let manifest_digest = store.blobs.put_bytes(&bytes, "manifest")?;
