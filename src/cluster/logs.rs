@@ -265,6 +265,20 @@ mod tests {
         assert_eq!(render_all(text, &o, None), "2024-01-01T00:00:02Z three\n");
     }
 
+    /// What the runtime writes (long lines split into partial records) reads back whole.
+    #[test]
+    fn reads_back_what_the_runtime_writes() {
+        use crate::runtime::logs::{LogWriter, MAX_RECORD, Rotation, Stream};
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = LogWriter::open(dir.path(), 0, Rotation::default()).unwrap();
+        let long = "y".repeat(MAX_RECORD * 3 + 7);
+        let text = format!("short\n{long}\nafter\n");
+        w.write(Stream::Stdout, text.as_bytes()).unwrap();
+        w.flush().unwrap();
+        let raw = std::fs::read_to_string(dir.path().join("0.log")).unwrap();
+        assert_eq!(render_all(&raw, &LogOptions::default(), None), text);
+    }
+
     #[test]
     fn container_choice_is_explained() {
         let pod = serde_json::json!({"metadata":{"name":"p"},"spec":{"containers":[{"name":"a"},{"name":"b"}]}});

@@ -3,4 +3,5 @@
 
 pub mod cgroup;
 pub mod container;
+pub mod logs;
 pub mod sandbox;
