@@ -282,17 +282,22 @@ fn configmap(w: &mut W, obj: &Value) {
     w.line(0, "");
     w.line(0, "BinaryData");
     w.line(0, "====");
-    if let Some(m) = obj.get("binaryData").and_then(Value::as_object) {
+    byte_sizes(w, obj.get("binaryData"), ": ");
+    w.line(0, "");
+    w.flush();
+}
+
+/// `key<sep>N bytes` per base64 value, sorted by key (binary data is never printed).
+fn byte_sizes(w: &mut W, map: Option<&Value>, sep: &str) {
+    if let Some(m) = map.and_then(Value::as_object) {
         let sorted: BTreeMap<&String, &Value> = m.iter().collect();
         for (k, v) in sorted {
             w.line(
                 0,
-                format!("{k}: {} bytes", decoded_len(v.as_str().unwrap_or(""))),
+                format!("{k}{sep}{} bytes", decoded_len(v.as_str().unwrap_or(""))),
             );
         }
     }
-    w.line(0, "");
-    w.flush();
 }
 
 /// Length of base64 data once decoded.
@@ -312,15 +317,7 @@ fn secret(w: &mut W, obj: &Value) {
     w.line(0, "");
     w.line(0, "Data");
     w.line(0, "====");
-    if let Some(m) = obj.get("data").and_then(Value::as_object) {
-        let sorted: BTreeMap<&String, &Value> = m.iter().collect();
-        for (k, v) in sorted {
-            w.line(
-                0,
-                format!("{k}:\t{} bytes", decoded_len(v.as_str().unwrap_or(""))),
-            );
-        }
-    }
+    byte_sizes(w, obj.get("data"), ":\t");
 }
 
 async fn service(cluster: &dyn Cluster, w: &mut W, obj: &Value) {
