@@ -22,6 +22,7 @@ mod blobs;
 pub mod digest;
 mod import;
 mod index;
+pub mod pull;
 pub mod reference;
 pub mod spec;
 mod store;

@@ -3,6 +3,9 @@
 //! back-off come with the pod runtime.
 
 pub mod info;
+pub mod kubelet;
+pub mod probe;
+pub mod volumes;
 
 use crate::api::error::ApiResult;
 use crate::api::kinds;

@@ -5,3 +5,4 @@ pub mod cgroup;
 pub mod container;
 pub mod logs;
 pub mod sandbox;
+pub mod shim;

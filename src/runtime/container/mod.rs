@@ -86,7 +86,7 @@ pub(crate) fn sys_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> E
 }
 
 /// The container's root filesystem.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Rootfs {
     /// overlayfs; `lowerdirs[0]` is the uppermost (newest) layer, as in the kernel's
     /// lowerdir= list. Writes go to `upper`; `merged` is the (empty) mount point.
@@ -101,14 +101,14 @@ pub enum Rootfs {
 }
 
 /// Host files bound over the container's /etc files (the kubelet's managed files).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EtcFiles {
     pub hosts: Option<PathBuf>,
     pub hostname: Option<PathBuf>,
     pub resolv_conf: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MountKind {
     /// A recursive bind of `source`; `readonly` remounts the top mount read-only.
     Bind { readonly: bool },
@@ -120,7 +120,7 @@ pub enum MountKind {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mount {
     pub source: PathBuf,
     /// Absolute path in the container; created (directory or empty file) when missing.
@@ -128,7 +128,7 @@ pub struct Mount {
     pub kind: MountKind,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct User {
     pub uid: u32,
     pub gid: u32,
@@ -136,13 +136,13 @@ pub struct User {
 }
 
 /// securityContext.capabilities: names such as "NET_ADMIN" or "ALL".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Capabilities {
     pub add: Vec<String>,
     pub drop: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RlimitResource {
     Core,
     Cpu,
@@ -274,14 +274,14 @@ impl RlimitResource {
 }
 
 /// A resource limit; the hard limit may not exceed the caller's own hard limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rlimit {
     pub resource: RlimitResource,
     pub soft: u64,
     pub hard: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ContainerSpec {
     pub rootfs: Rootfs,
     /// Command and arguments, already resolved from image and pod spec. A program without '/'
