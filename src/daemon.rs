@@ -174,15 +174,27 @@ pub async fn connect(state: &Path, serve_socket: bool) -> Result<Connection, Str
     }
 }
 
-/// The node agent runs only in the long-lived process (console or `peapod serve`): it is what
-/// registers this machine as a Node.
-fn start_node_agent(cluster: Arc<dyn Cluster>, state: &Path) -> JoinHandle<()> {
+/// The node agent runs only in the long-lived process (console or `peapod serve`): it
+/// registers this machine as a Node and runs the pods bound to it. The scheduler runs with
+/// it: binding pods is only useful where a node agent will run them (and a bound pod waits
+/// for its node agent to confirm its deletion).
+fn start_node_agent(cluster: Arc<dyn Cluster>, state: &Path) -> Vec<JoinHandle<()>> {
+    let name = crate::node::info::hostname();
     let opts = crate::node::NodeOptions {
-        name: crate::node::info::hostname(),
+        name: name.clone(),
         max_pods: 110,
         state_dir: state.to_path_buf(),
     };
-    tokio::spawn(crate::node::run(cluster, opts))
+    let mut handles = vec![tokio::spawn(crate::node::run(cluster.clone(), opts))];
+    handles.extend(crate::controllers::runtime::spawn(
+        cluster.clone(),
+        Arc::new(crate::controllers::scheduler::Scheduler::default()),
+    ));
+    match crate::node::agent::AgentOptions::new(name, state.to_path_buf()) {
+        Ok(opts) => handles.push(tokio::spawn(crate::node::agent::run(cluster, opts))),
+        Err(e) => eprintln!("peapod: pods will not run: {e}"),
+    }
+    handles
 }
 
 /// Options of `peapod serve`.
@@ -239,7 +251,7 @@ pub async fn serve(state: &Path, _opts: ServeOptions) -> Result<(), String> {
     let store = open_store_for_serve(state).await?;
     let cluster: Arc<dyn Cluster> = embedded_cluster(state, store);
     let mut controllers = crate::controllers::start_all(cluster.clone());
-    controllers.push(start_node_agent(cluster.clone(), state));
+    controllers.extend(start_node_agent(cluster.clone(), state));
     let socket = socket_path(state);
     eprintln!("peapod serving {} on {}", state.display(), socket.display());
     let result = crate::server::serve(cluster, &socket, termination()).await;
@@ -267,7 +279,7 @@ pub async fn console(state: &Path) -> Result<(), String> {
     let store = open_store_for_serve(state).await?;
     let cluster: Arc<dyn Cluster> = embedded_cluster(state, store);
     let mut controllers = crate::controllers::start_all(cluster.clone());
-    controllers.push(start_node_agent(cluster.clone(), state));
+    controllers.extend(start_node_agent(cluster.clone(), state));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = {
         let (c, s) = (cluster.clone(), socket.clone());

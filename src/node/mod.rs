@@ -2,6 +2,7 @@
 //! fresh (capacity, conditions, heartbeat) as the kubelet does. Pod workers, probes and
 //! back-off come with the pod runtime.
 
+pub mod agent;
 pub mod info;
 pub mod kubelet;
 pub mod probe;

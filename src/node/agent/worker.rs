@@ -1,0 +1,858 @@
+//! One pod's worker: the kubelet's pod lifecycle. It sets the pod up (directory, cgroup,
+//! volumes, shim), runs init containers one at a time, then sidecars and app containers,
+//! restarts them by the restart policy with back-off, follows probes, writes the status
+//! whenever it changes, and on deletion stops the pod gracefully and removes it.
+
+use super::Shared;
+use super::probes::{self, ProbeMsg, Report};
+use super::setup::{self, Fetched};
+use super::status::{self, ContainerView, PodFacts, State};
+use super::stop;
+use crate::api::object::{ObjectExt, now_rfc3339};
+use crate::image::Image;
+use crate::node::probe::Target;
+use crate::node::volumes::{self, PodVolumes};
+use crate::runtime::shim::{ContainerRecord, ShimClient, StartErrorKind, StartRequest};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// The kubelet's restart back-off: 10 s doubling to 300 s, reset after 10 minutes of running.
+const BACKOFF_START: Duration = Duration::from_secs(10);
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+const BACKOFF_RESET: Duration = Duration::from_secs(600);
+/// How long a postStart hook may run.
+const POST_START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One run of a container and how it ended.
+#[derive(Debug, Clone)]
+pub(super) struct Run {
+    pub rec: ContainerRecord,
+    /// Terminated reason and message once it ended (Completed, Error, OOMKilled, ...).
+    pub reason: String,
+    pub message: String,
+}
+
+impl Run {
+    pub fn running(&self) -> bool {
+        self.rec.finished_at.is_none()
+    }
+
+    pub fn exit_code(&self) -> Option<i32> {
+        self.rec.exit_code
+    }
+
+    fn terminated(&self) -> State {
+        State::Terminated {
+            exit_code: self.rec.exit_code.unwrap_or(137),
+            signal: self.rec.signal,
+            reason: self.reason.clone(),
+            message: self.message.clone(),
+            started_at: self.rec.started_at.clone(),
+            finished_at: self.rec.finished_at.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// The worker's view of one container of the pod.
+pub(super) struct Ctr {
+    pub spec: Value,
+    pub name: String,
+    pub init: bool,
+    pub sidecar: bool,
+    pub image: Option<Image>,
+    pub current: Option<Run>,
+    pub previous: Option<Run>,
+    /// Why it is not running (ContainerCreating, CrashLoopBackOff, ErrImagePull, ...).
+    pub waiting: (String, String),
+    pub backoff: Duration,
+    pub last_start: Option<Instant>,
+    pub retry_at: Option<Instant>,
+    pub ready: bool,
+    pub started: bool,
+    pub probes: Option<tokio::task::JoinHandle<()>>,
+    pub env: Vec<String>,
+    pub oom_base: u64,
+    pub stop_signal: i32,
+}
+
+impl Ctr {
+    fn new(spec: &Value, init: bool, pod_initializing: bool) -> Ctr {
+        let waiting = if pod_initializing {
+            "PodInitializing"
+        } else {
+            "ContainerCreating"
+        };
+        Ctr {
+            name: spec["name"].as_str().unwrap_or("").to_string(),
+            sidecar: init && spec["restartPolicy"] == "Always",
+            spec: spec.clone(),
+            init,
+            image: None,
+            current: None,
+            previous: None,
+            waiting: (waiting.to_string(), String::new()),
+            backoff: Duration::ZERO,
+            last_start: None,
+            retry_at: None,
+            ready: false,
+            started: false,
+            probes: None,
+            env: Vec::new(),
+            oom_base: 0,
+            stop_signal: libc::SIGTERM,
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.current.as_ref().is_some_and(Run::running)
+    }
+
+    fn due(&self, now: Instant) -> bool {
+        self.retry_at.is_none_or(|t| now >= t)
+    }
+
+    /// Plans the next attempt after a failure: back-off from the last start.
+    /// Returns the back-off applied.
+    fn schedule_retry(&mut self, now: Instant) -> Duration {
+        if let Some(start) = self.last_start
+            && now.duration_since(start) >= BACKOFF_RESET
+        {
+            self.backoff = Duration::ZERO;
+        }
+        let applied = self.backoff;
+        let from = self.last_start.unwrap_or(now);
+        self.retry_at = Some((from + applied).max(now));
+        self.backoff = if applied.is_zero() {
+            BACKOFF_START
+        } else {
+            (applied * 2).min(BACKOFF_MAX)
+        };
+        applied
+    }
+
+    fn stop_probes(&mut self) {
+        if let Some(h) = self.probes.take() {
+            h.abort();
+        }
+    }
+
+    fn view(&self, pod_uid: &str, now: Instant) -> ContainerView {
+        let waiting_state = || {
+            let (reason, message) = &self.waiting;
+            // While the back-off runs, the kubelet shows the back-off reason.
+            let reason = match reason.as_str() {
+                "ErrImagePull" if self.retry_at.is_some_and(|t| t > now) => "ImagePullBackOff",
+                r => r,
+            };
+            State::waiting(reason, message.clone())
+        };
+        let (state, last) = match &self.current {
+            Some(run) if run.running() => (
+                State::Running {
+                    started_at: run.rec.started_at.clone(),
+                },
+                self.previous.as_ref().map(Run::terminated),
+            ),
+            Some(run) if self.retry_at.is_some() && self.waiting.0 != "Terminated" => {
+                (waiting_state(), Some(run.terminated()))
+            }
+            Some(run) => (run.terminated(), self.previous.as_ref().map(Run::terminated)),
+            None => (waiting_state(), None),
+        };
+        ContainerView {
+            name: self.name.clone(),
+            image: self.spec["image"].as_str().unwrap_or("").to_string(),
+            image_id: self.image.as_ref().map(setup::image_id).unwrap_or_default(),
+            container_id: self
+                .current
+                .as_ref()
+                .map(|r| format!("peapod://{pod_uid}/{}/{}", self.name, r.rec.attempt))
+                .unwrap_or_default(),
+            state,
+            last_state: last,
+            restart_count: self.current.as_ref().map_or(0, |r| r.rec.attempt),
+            ready: self.ready && self.running(),
+            started: self.started && self.running(),
+            sidecar: self.sidecar,
+        }
+    }
+}
+
+/// Whether the restart policy restarts a container that exited with `code`.
+fn restarts(policy: &str, sidecar: bool, code: i32) -> bool {
+    sidecar || policy == "Always" || (policy == "OnFailure" && code != 0)
+}
+
+pub(super) struct Worker {
+    pub shared: Arc<Shared>,
+    pub pod: Value,
+    pub shim: Option<ShimClient>,
+    pub exits: Option<mpsc::Receiver<ContainerRecord>>,
+    pub probe_tx: mpsc::UnboundedSender<Report>,
+    pub probe_rx: mpsc::UnboundedReceiver<Report>,
+    pub init: Vec<Ctr>,
+    pub app: Vec<Ctr>,
+    pub facts: PodFacts,
+    pub volumes: Option<PodVolumes>,
+    pub fetched: Fetched,
+    last_status: Value,
+    setup_retry: Option<Instant>,
+    setup_backoff: Duration,
+    /// The pod reached a terminal phase and its sandbox was shut down.
+    pub wound_down: bool,
+}
+
+pub async fn run(shared: Arc<Shared>, mut rx: watch::Receiver<Option<Value>>) {
+    let Some(pod) = rx.borrow_and_update().clone() else {
+        return;
+    };
+    let mut w = Worker::new(shared, pod);
+    w.main(rx).await;
+}
+
+impl Worker {
+    fn new(shared: Arc<Shared>, pod: Value) -> Worker {
+        let has_init = pod["spec"]["initContainers"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty());
+        let list = |field: &str, init: bool| -> Vec<Ctr> {
+            pod["spec"][field]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| Ctr::new(c, init, has_init && !init))
+                .collect()
+        };
+        let init = list("initContainers", true);
+        let app = list("containers", false);
+        let (probe_tx, probe_rx) = mpsc::unbounded_channel();
+        let terminal = matches!(pod.str_at("/status/phase"), Some("Succeeded" | "Failed"));
+        let facts = PodFacts {
+            host_ip: shared.host_ip.clone(),
+            pod_ip: if pod["spec"]["hostNetwork"].as_bool() == Some(true) {
+                shared.host_ip.clone()
+            } else {
+                String::new()
+            },
+            start_time: pod.str_at("/status/startTime").unwrap_or("").to_string(),
+            sandbox_ready: false,
+            failed: None,
+        };
+        Worker {
+            shared,
+            last_status: pod["status"].clone(),
+            pod,
+            shim: None,
+            exits: None,
+            probe_tx,
+            probe_rx,
+            init,
+            app,
+            facts,
+            volumes: None,
+            fetched: Fetched::default(),
+            setup_retry: None,
+            setup_backoff: Duration::ZERO,
+            wound_down: terminal,
+        }
+    }
+
+    fn uid(&self) -> String {
+        self.pod.uid().to_string()
+    }
+
+    fn policy(&self) -> String {
+        self.pod
+            .str_at("/spec/restartPolicy")
+            .unwrap_or("Always")
+            .to_string()
+    }
+
+    async fn main(&mut self, mut rx: watch::Receiver<Option<Value>>) {
+        loop {
+            if self.pod.deletion_timestamp().is_some() {
+                stop::terminate(self, &mut rx).await;
+                return;
+            }
+            if !self.wound_down {
+                if self.shim.is_none() && self.setup_retry.is_none_or(|t| Instant::now() >= t) {
+                    self.setup().await;
+                }
+                self.step().await;
+            }
+            self.publish().await;
+            let wake = self.next_wakeup();
+            tokio::select! {
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let latest = rx.borrow_and_update().clone();
+                    match latest {
+                        Some(p) => self.pod = p,
+                        None => {
+                            stop::remove_now(self).await;
+                            return;
+                        }
+                    }
+                }
+                rec = recv_exit(&mut self.exits) => match rec {
+                    Some(rec) => self.on_exit(rec),
+                    None => self.on_shim_gone(),
+                },
+                Some(report) = self.probe_rx.recv() => self.on_probe(report).await,
+                _ = sleep_opt(wake) => {}
+            }
+        }
+    }
+
+    fn next_wakeup(&self) -> Option<Instant> {
+        let mut t = self.setup_retry.filter(|_| self.shim.is_none() && !self.wound_down);
+        for c in self.init.iter().chain(&self.app) {
+            if let Some(r) = c.retry_at {
+                t = Some(t.map_or(r, |t| t.min(r)));
+            }
+        }
+        t
+    }
+
+    /// Pod-level setup: referenced objects, volumes, sandbox (shim). Failures are retried
+    /// with back-off and reported as events, as the kubelet does.
+    async fn setup(&mut self) {
+        let now = Instant::now();
+        let shared = self.shared.clone();
+        self.fetched = setup::fetch(&shared, &self.pod).await;
+        let layout = shared.layout(&self.uid());
+        let sources = self
+            .fetched
+            .volume_sources(&shared.opts.node_name, &self.facts.pod_ip);
+        let pod = self.pod.clone();
+        let dir = layout.dir.clone();
+        let prepared = {
+            let _ = std::fs::create_dir_all(&dir);
+            volumes::prepare(&pod, &dir, &sources)
+        };
+        match prepared {
+            Ok(v) => self.volumes = Some(v),
+            Err(e) => {
+                shared.events.warning(&self.pod, "FailedMount", e.to_string());
+                self.retry_setup(now);
+                return;
+            }
+        }
+        match setup::sandbox(&shared, &self.pod, &self.facts.pod_ip).await {
+            Ok(shim) => {
+                self.exits = shim.watch().await.ok();
+                self.adopt(&shim).await;
+                self.shim = Some(shim);
+                self.facts.sandbox_ready = true;
+                if self.facts.start_time.is_empty() {
+                    self.facts.start_time = now_rfc3339();
+                }
+            }
+            Err(e) => {
+                shared.events.warning(
+                    &self.pod,
+                    "FailedCreatePodSandBox",
+                    format!("Failed to create pod sandbox: {e}"),
+                );
+                self.retry_setup(now);
+            }
+        }
+    }
+
+    fn retry_setup(&mut self, now: Instant) {
+        self.setup_backoff = if self.setup_backoff.is_zero() {
+            Duration::from_secs(1)
+        } else {
+            (self.setup_backoff * 2).min(BACKOFF_MAX)
+        };
+        self.setup_retry = Some(now + self.setup_backoff);
+    }
+
+    /// Takes over the runs a shim already has (after a restart of peapod).
+    async fn adopt(&mut self, shim: &ShimClient) {
+        let Ok(state) = shim.state().await else {
+            return;
+        };
+        let dir = self.shared.layout(&self.uid()).dir;
+        let mut resume = Vec::new();
+        for rec in state.containers {
+            let Some(c) = self
+                .init
+                .iter_mut()
+                .chain(self.app.iter_mut())
+                .find(|c| c.name == rec.container)
+            else {
+                continue;
+            };
+            if rec.attempt > 0 {
+                c.previous = read_record(&dir, &c.name, rec.attempt - 1).map(finished_run);
+            }
+            let running = rec.finished_at.is_none();
+            c.current = Some(if running {
+                Run {
+                    rec,
+                    reason: String::new(),
+                    message: String::new(),
+                }
+            } else {
+                finished_run(rec)
+            });
+            c.last_start = Some(Instant::now());
+            if running {
+                // Probes start over; without them it is ready as before.
+                c.started = c.spec.get("startupProbe").is_none();
+                c.ready = c.spec.get("readinessProbe").is_none();
+                resume.push(c.name.clone());
+            }
+        }
+        for name in resume {
+            self.resume_probes_for(&name, shim);
+        }
+    }
+
+    fn resume_probes_for(&mut self, name: &str, shim: &ShimClient) {
+        let pod_ip = self.facts.pod_ip.clone();
+        let tx = self.probe_tx.clone();
+        if let Some(c) = self
+            .init
+            .iter_mut()
+            .chain(self.app.iter_mut())
+            .find(|c| c.name == name)
+            && let Some(run) = &c.current
+        {
+            c.env = read_environ(run.rec.pid);
+            let target = Target {
+                container_pid: run.rec.pid,
+                sandbox_pid: shim.sandbox_pid,
+                env: c.env.clone(),
+                pod_ip,
+            };
+            c.probes = probes::spawn(&c.spec, run.rec.attempt, target, tx);
+        }
+    }
+
+    /// Starts what should run now: init containers in order, then app containers.
+    async fn step(&mut self) {
+        if self.shim.is_none() || self.facts.failed.is_some() {
+            return;
+        }
+        let now = Instant::now();
+        let policy = self.policy();
+        for i in 0..self.init.len() {
+            let c = &self.init[i];
+            if c.sidecar {
+                if !c.running() && c.due(now) && c.current.as_ref().is_none_or(|r| !r.running()) {
+                    self.start(true, i).await;
+                }
+                if !self.init[i].started {
+                    return;
+                }
+                continue;
+            }
+            match c.current.as_ref().map(|r| (r.running(), r.exit_code())) {
+                Some((true, _)) => return,
+                Some((false, Some(0))) => continue,
+                Some((false, _)) if policy == "Never" => return,
+                _ => {
+                    if c.due(now) {
+                        self.start(true, i).await;
+                    }
+                    return;
+                }
+            }
+        }
+        for i in 0..self.app.len() {
+            let c = &self.app[i];
+            let wanted = match &c.current {
+                None => true,
+                Some(r) if r.running() => false,
+                Some(r) => restarts(&policy, false, r.exit_code().unwrap_or(1)),
+            };
+            if wanted && c.due(now) {
+                self.start(false, i).await;
+            }
+        }
+        if !self.wound_down
+            && matches!(self.phase(), "Succeeded" | "Failed")
+            && self.all_stopped_except_sidecars()
+        {
+            stop::wind_down(self).await;
+        }
+    }
+
+    fn all_stopped_except_sidecars(&self) -> bool {
+        self.init
+            .iter()
+            .filter(|c| !c.sidecar)
+            .chain(&self.app)
+            .all(|c| !c.running())
+    }
+
+    fn ctr(&mut self, init: bool, i: usize) -> &mut Ctr {
+        if init {
+            &mut self.init[i]
+        } else {
+            &mut self.app[i]
+        }
+    }
+
+    async fn start(&mut self, init: bool, i: usize) {
+        let shared = self.shared.clone();
+        let Some(shim) = self.shim.clone() else {
+            return;
+        };
+        let now = Instant::now();
+        let pod = self.pod.clone();
+        let spec = self.ctr(init, i).spec.clone();
+        let name = self.ctr(init, i).name.clone();
+        if self.ctr(init, i).image.is_none() {
+            match setup::image(&shared, &pod, &spec).await {
+                Ok(img) => self.ctr(init, i).image = Some(img),
+                Err((reason, message)) => {
+                    let c = self.ctr(init, i);
+                    c.waiting = (reason.to_string(), message);
+                    c.schedule_retry(now);
+                    return;
+                }
+            }
+        }
+        // Configuration may have changed since the pod started (ConfigMaps, Secrets).
+        self.fetched = setup::fetch(&shared, &pod).await;
+        let attempt = self
+            .ctr(init, i)
+            .current
+            .as_ref()
+            .map_or(0, |r| r.rec.attempt + 1);
+        let Some(image) = self.ctr(init, i).image.clone() else {
+            return;
+        };
+        let volumes = self.volumes.clone().unwrap_or_default();
+        let prepared = setup::container(
+            &shared,
+            &pod,
+            &spec,
+            &image,
+            attempt,
+            &self.fetched,
+            &volumes,
+            &self.facts.pod_ip,
+        );
+        let prepared = match prepared {
+            Ok(p) => p,
+            Err((reason, message)) => {
+                shared
+                    .events
+                    .warning(&pod, "Failed", format!("Error: {message}"));
+                let c = self.ctr(init, i);
+                c.waiting = (reason.to_string(), message);
+                c.schedule_retry(now);
+                return;
+            }
+        };
+        let req = StartRequest {
+            container: name.clone(),
+            attempt,
+            spec: prepared.spec,
+            log_dir: crate::cluster::logs::container_dir(
+                &shared.opts.state_dir.join("logs"),
+                &pod,
+                &name,
+            ),
+        };
+        match shim.start(req).await {
+            Ok(Ok(rec)) => {
+                shared
+                    .events
+                    .normal(&pod, "Created", format!("Created container {name}"));
+                shared
+                    .events
+                    .normal(&pod, "Started", format!("Started container {name}"));
+                let pod_ip = self.facts.pod_ip.clone();
+                let tx = self.probe_tx.clone();
+                let c = self.ctr(init, i);
+                c.stop_signal = setup::stop_signal(Some(&image));
+                c.env = prepared.env;
+                c.oom_base = prepared.oom_base;
+                c.previous = c.current.take();
+                c.current = Some(Run {
+                    rec: rec.clone(),
+                    reason: String::new(),
+                    message: String::new(),
+                });
+                c.last_start = Some(now);
+                c.retry_at = None;
+                c.waiting = ("ContainerCreating".into(), String::new());
+                c.started = c.spec.get("startupProbe").is_none();
+                c.ready = c.spec.get("readinessProbe").is_none();
+                let target = Target {
+                    container_pid: rec.pid,
+                    sandbox_pid: shim.sandbox_pid,
+                    env: c.env.clone(),
+                    pod_ip,
+                };
+                c.probes = probes::spawn(&c.spec, attempt, target.clone(), tx);
+                if let Some(hook) = spec.pointer("/lifecycle/postStart") {
+                    if let Err(e) =
+                        crate::node::probe::run_hook(hook, &target, POST_START_TIMEOUT).await
+                    {
+                        shared.events.warning(&pod, "FailedPostStartHook", e);
+                        let _ = shim.signal(&name, libc::SIGKILL).await;
+                    }
+                }
+            }
+            Ok(Err(e)) => {
+                let reason = match e.kind {
+                    StartErrorKind::Exec => "RunContainerError",
+                    _ => "CreateContainerError",
+                };
+                shared
+                    .events
+                    .warning(&pod, "Failed", format!("Error: {}", e.message));
+                let c = self.ctr(init, i);
+                c.waiting = (reason.to_string(), e.message);
+                c.schedule_retry(now);
+            }
+            Err(_) => self.on_shim_gone(),
+        }
+    }
+
+    fn on_exit(&mut self, rec: ContainerRecord) {
+        let now = Instant::now();
+        let policy = self.policy();
+        let pod = self.pod.clone();
+        let shared = self.shared.clone();
+        let Some(c) = self
+            .init
+            .iter_mut()
+            .chain(self.app.iter_mut())
+            .find(|c| c.name == rec.container)
+        else {
+            return;
+        };
+        if c.current.as_ref().is_none_or(|r| r.rec.attempt != rec.attempt) {
+            return;
+        }
+        c.stop_probes();
+        c.ready = false;
+        let code = rec.exit_code.unwrap_or(137);
+        let oom = rec.signal == Some(libc::SIGKILL)
+            && shared
+                .cgroups
+                .open_pod(pod.uid())
+                .and_then(|p| p.open_container(&c.name))
+                .and_then(|cg| cg.oom_kills())
+                .is_ok_and(|n| n > c.oom_base);
+        if oom {
+            shared.events.warning(
+                &pod,
+                "OOMKilling",
+                format!(
+                    "Memory cgroup out of memory: Killed process {} in container {}",
+                    rec.pid, c.name
+                ),
+            );
+        }
+        let reason = status::terminated_reason(code, oom).to_string();
+        c.current = Some(Run {
+            rec,
+            reason,
+            message: String::new(),
+        });
+        let restart = if c.init && !c.sidecar {
+            policy != "Never" && code != 0
+        } else {
+            restarts(&policy, c.sidecar, code)
+        };
+        if restart {
+            let applied = c.schedule_retry(now);
+            let delay = c.retry_at.map(|t| t.saturating_duration_since(now));
+            if delay.is_some_and(|d| !d.is_zero()) {
+                let secs = applied.as_secs();
+                c.waiting = (
+                    "CrashLoopBackOff".into(),
+                    format!(
+                        "back-off {secs}s restarting failed container={} pod={}_{}({})",
+                        c.name,
+                        pod.name(),
+                        pod.namespace().unwrap_or("default"),
+                        pod.uid()
+                    ),
+                );
+                shared.events.warning(
+                    &pod,
+                    "BackOff",
+                    format!("Back-off restarting failed container {} in pod {}_{}({})", c.name, pod.name(), pod.namespace().unwrap_or("default"), pod.uid()),
+                );
+            } else {
+                c.waiting = ("ContainerCreating".into(), String::new());
+            }
+        } else {
+            c.retry_at = None;
+            c.waiting = ("Terminated".into(), String::new());
+        }
+    }
+
+    /// The shim exited without being asked to: its containers are gone. The pod fails, as
+    /// the issue asks, so that controllers replace it.
+    pub fn on_shim_gone(&mut self) {
+        self.exits = None;
+        if self.shim.is_none() || self.pod.deletion_timestamp().is_some() {
+            return;
+        }
+        self.shim = None;
+        for c in self.init.iter_mut().chain(self.app.iter_mut()) {
+            c.stop_probes();
+            c.retry_at = None;
+            c.ready = false;
+            if let Some(run) = c.current.as_mut()
+                && run.running()
+            {
+                run.rec.finished_at = Some(now_rfc3339());
+                run.rec.exit_code = Some(137);
+                run.reason = "ContainerStatusUnknown".into();
+                run.message =
+                    "The container could not be located when the pod was terminated".into();
+            }
+        }
+        self.facts.sandbox_ready = false;
+        self.facts.failed = Some((
+            "ShimDied".into(),
+            "the pod's shim process exited unexpectedly; its containers were stopped".into(),
+        ));
+        self.shared.events.warning(
+            &self.pod,
+            "ShimDied",
+            "the pod's shim process exited unexpectedly; the pod is marked Failed",
+        );
+        self.wound_down = true;
+        let shared = self.shared.clone();
+        let pod = self.pod.clone();
+        tokio::spawn(async move { stop::release_runtime(&shared, &pod).await });
+    }
+
+    async fn on_probe(&mut self, (name, attempt, msg): Report) {
+        let pod = self.pod.clone();
+        let shared = self.shared.clone();
+        let shim = self.shim.clone();
+        let Some(c) = self
+            .init
+            .iter_mut()
+            .chain(self.app.iter_mut())
+            .find(|c| c.name == name)
+        else {
+            return;
+        };
+        if c.current.as_ref().is_none_or(|r| r.rec.attempt != attempt || !r.running()) {
+            return;
+        }
+        match msg {
+            ProbeMsg::Started => c.started = true,
+            ProbeMsg::Ready(r) => c.ready = r,
+            ProbeMsg::Unhealthy(m) => shared.events.warning(&pod, "Unhealthy", m),
+            ProbeMsg::Kill(m) => {
+                shared.events.normal(&pod, "Killing", m);
+                c.ready = false;
+                let sig = c.stop_signal;
+                let grace = pod["spec"]["terminationGracePeriodSeconds"]
+                    .as_i64()
+                    .unwrap_or(30)
+                    .max(0) as u64;
+                if let Some(shim) = shim {
+                    let _ = shim.signal(&name, sig).await;
+                    // The exit record arrives through the watch; make sure it comes.
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_secs(grace)).await;
+                        let _ = shim.signal(&name, libc::SIGKILL).await;
+                    });
+                }
+            }
+        }
+    }
+
+    pub fn phase(&self) -> &'static str {
+        let now = Instant::now();
+        let uid = self.uid();
+        let init: Vec<ContainerView> = self.init.iter().map(|c| c.view(&uid, now)).collect();
+        let app: Vec<ContainerView> = self.app.iter().map(|c| c.view(&uid, now)).collect();
+        status::phase(&self.pod, &init, &app)
+    }
+
+    /// Writes the status when it differs from what was last written.
+    pub async fn publish(&mut self) {
+        let now = Instant::now();
+        let uid = self.uid();
+        let init: Vec<ContainerView> = self.init.iter().map(|c| c.view(&uid, now)).collect();
+        let app: Vec<ContainerView> = self.app.iter().map(|c| c.view(&uid, now)).collect();
+        let mut status = status::pod_status(&self.pod, &init, &app, &self.facts, &now_rfc3339());
+        if self.last_status == status || self.pod["status"] == status {
+            return;
+        }
+        let mut obj = self.pod.clone();
+        obj["status"] = status.clone();
+        if let Some(m) = obj["metadata"].as_object_mut() {
+            m.remove("resourceVersion");
+        }
+        match self.shared.cluster.update_status(obj).await {
+            Ok(written) => {
+                self.last_status = written["status"].clone();
+                self.pod["status"] = written["status"].clone();
+            }
+            Err(e) => {
+                tracing::debug!("status of pod {} not written: {e}", self.pod.name());
+                // Keep the computed one so the next change retries.
+                status = serde_json::Value::Null;
+                self.last_status = status;
+            }
+        }
+    }
+}
+
+async fn recv_exit(exits: &mut Option<mpsc::Receiver<ContainerRecord>>) -> Option<ContainerRecord> {
+    match exits {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_opt(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn finished_run(rec: ContainerRecord) -> Run {
+    let code = rec.exit_code.unwrap_or(137);
+    Run {
+        reason: status::terminated_reason(code, false).to_string(),
+        message: String::new(),
+        rec,
+    }
+}
+
+/// An exit record the shim wrote: `<pod-dir>/containers/<name>/<attempt>.json`.
+pub(super) fn read_record(dir: &std::path::Path, name: &str, attempt: u32) -> Option<ContainerRecord> {
+    let path = dir
+        .join("containers")
+        .join(name)
+        .join(format!("{attempt}.json"));
+    let text = std::fs::read(path).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+/// A running container's environment, for exec probes after a re-adoption.
+fn read_environ(pid: i32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|b| {
+            b.split(|c| *c == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
