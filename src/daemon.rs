@@ -186,12 +186,20 @@ fn start_node_agent(cluster: Arc<dyn Cluster>, state: &Path) -> Vec<JoinHandle<(
         state_dir: state.to_path_buf(),
     };
     let mut handles = vec![tokio::spawn(crate::node::run(cluster.clone(), opts))];
-    handles.extend(crate::controllers::runtime::spawn(
-        cluster.clone(),
-        Arc::new(crate::controllers::scheduler::Scheduler::default()),
-    ));
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!(
+            "peapod: pods will not run: running pods needs root (namespaces, cgroups, mounts)"
+        );
+        return handles;
+    }
     match crate::node::agent::AgentOptions::new(name, state.to_path_buf()) {
-        Ok(opts) => handles.push(tokio::spawn(crate::node::agent::run(cluster, opts))),
+        Ok(opts) => {
+            handles.extend(crate::controllers::runtime::spawn(
+                cluster.clone(),
+                Arc::new(crate::controllers::scheduler::Scheduler::default()),
+            ));
+            handles.push(tokio::spawn(crate::node::agent::run(cluster, opts)));
+        }
         Err(e) => eprintln!("peapod: pods will not run: {e}"),
     }
     handles

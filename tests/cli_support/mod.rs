@@ -112,8 +112,16 @@ impl Peapod {
 
     /// Start `peapod serve` and wait until its socket answers.
     pub fn serve(&self) -> Server {
-        let child = self
-            .command(&["serve"])
+        self.serve_env(&[])
+    }
+
+    /// `serve` with extra environment variables (e.g. `PEAPOD_POD_PIDS_LIMIT`).
+    pub fn serve_env(&self, env: &[(&str, &str)]) -> Server {
+        let mut cmd = self.command(&["serve"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

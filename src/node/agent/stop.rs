@@ -293,8 +293,9 @@ fn remove_files(shared: &Shared, pod: &Value) {
     let _ = std::fs::remove_dir_all(logs);
 }
 
-/// At start: pods whose objects are gone still have a directory (and maybe a running shim)
-/// or a cgroup. Remove them; their logs too.
+/// At start: pods whose objects are gone may still have a directory (and a running shim).
+/// Remove them, with their cgroups and logs. Only directories of this state directory
+/// count: another peapod's pods may share the cgroup parent.
 pub async fn clean_orphans(shared: &Shared, present: &HashSet<String>) {
     let mut uids: HashSet<String> = HashSet::new();
     if let Ok(entries) = std::fs::read_dir(shared.opts.state_dir.join("pods")) {
@@ -302,7 +303,6 @@ pub async fn clean_orphans(shared: &Shared, present: &HashSet<String>) {
             uids.insert(e.file_name().to_string_lossy().into_owned());
         }
     }
-    uids.extend(shared.cgroups.pod_uids().unwrap_or_default());
     for uid in uids.difference(present) {
         tracing::info!("removing pod {uid}: its object no longer exists");
         release_uid(shared, uid).await;
