@@ -250,7 +250,7 @@ pub fn container_env_with(
         out.set(&name, value);
     }
     for (name, value) in &extras.service_env {
-        if own.index.get(name.as_str()).is_none() {
+        if !own.index.contains_key(name.as_str()) {
             out.set(name, value.clone());
         }
     }

@@ -21,8 +21,8 @@ pub struct Security {
 /// the image's `User` (name or uid[:gid], names resolved in `rootfs`'s /etc/passwd and
 /// /etc/group, the layers given topmost first); supplementalGroups and fsGroup become
 /// additional groups, as do the user's groups from /etc/group. runAsNonRoot with uid 0
-/// (or a non-numeric image user it cannot verify) fails with the kubelet's message
-/// `container has runAsNonRoot and image will run as root (pod: "ns/name", container: c)`.
+/// (or a non-numeric image user it cannot verify) fails with the kubelet's message, e.g.
+/// `container has runAsNonRoot and image will run as root (pod: "web_shop(uid)", container: c)`.
 /// allowPrivilegeEscalation false sets no_new_privs (true when unset unless privileged or
 /// CAP_SYS_ADMIN is added, as Kubernetes defaults it).
 ///
