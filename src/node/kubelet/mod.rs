@@ -3,5 +3,6 @@
 //! except reading the image's /etc/passwd and /etc/group for user names.
 
 pub mod command;
+pub mod downward;
 pub mod env;
 pub mod security;
