@@ -32,7 +32,9 @@ enum Source {
 fn source_and_container(a: &LogsArgs) -> Result<(Source, Option<String>), CliError> {
     if let Some(sel) = &a.selector {
         if !a.targets.is_empty() {
-            return Err(CliError::msg("only a selector (-l) or a POD name is allowed"));
+            return Err(CliError::msg(
+                "only a selector (-l) or a POD name is allowed",
+            ));
         }
         return Ok((Source::Selector(sel.clone()), a.container.clone()));
     }
@@ -163,8 +165,8 @@ pub fn default_container(pod: &Value) -> (Option<String>, Vec<String>) {
     let Some(first) = main.first() else {
         return (None, notes);
     };
-    let others = !names(pod, "initContainers").is_empty()
-        || !names(pod, "ephemeralContainers").is_empty();
+    let others =
+        !names(pod, "initContainers").is_empty() || !names(pod, "ephemeralContainers").is_empty();
     if main.len() > 1 || others {
         notes.push(format!(
             "Defaulted container {first:?} out of: {}",

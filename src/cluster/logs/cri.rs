@@ -97,7 +97,9 @@ impl Render {
         match self.left.as_mut() {
             None => out.push_str(&rendered),
             Some(left) => {
-                let mut take = rendered.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
+                let mut take = rendered
+                    .len()
+                    .min(usize::try_from(*left).unwrap_or(usize::MAX));
                 // Whole characters only: the output stays valid UTF-8.
                 while !rendered.is_char_boundary(take) {
                     take -= 1;

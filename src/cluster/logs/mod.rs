@@ -57,9 +57,7 @@ fn pick_container(pod: &Value, wanted: Option<&str>) -> ApiResult<String> {
     let init = names_in(pod, "initContainers");
     let ephemeral = names_in(pod, "ephemeralContainers");
     match wanted.filter(|c| !c.is_empty()) {
-        Some(c) if main.iter().chain(&init).chain(&ephemeral).any(|n| n == c) => {
-            Ok(c.to_string())
-        }
+        Some(c) if main.iter().chain(&init).chain(&ephemeral).any(|n| n == c) => Ok(c.to_string()),
         Some(c) => Err(ApiError::bad_request(format!(
             "container {c} is not valid for pod {}",
             pod.name()
@@ -96,7 +94,10 @@ fn container_status<'a>(pod: &'a Value, container: &str) -> Option<&'a Value> {
         "ephemeralContainerStatuses",
     ]
     .iter()
-    .filter_map(|f| pod.pointer(&format!("/status/{f}")).and_then(Value::as_array))
+    .filter_map(|f| {
+        pod.pointer(&format!("/status/{f}"))
+            .and_then(Value::as_array)
+    })
     .flatten()
     .find(|s| s.get("name").and_then(Value::as_str) == Some(container))
 }
@@ -153,7 +154,10 @@ fn choose_run(pod: &Value, container: &str, dir: &Path, previous: bool) -> ApiRe
         .and_then(|s| s.get("restartCount"))
         .and_then(Value::as_u64);
     if !previous {
-        return runs.last().copied().ok_or_else(|| no_log_yet(pod, container));
+        return runs
+            .last()
+            .copied()
+            .ok_or_else(|| no_log_yet(pod, container));
     }
     let current = count.or(runs.last().copied()).unwrap_or(0);
     let wanted = current.checked_sub(1);
@@ -188,10 +192,20 @@ fn render_of(pod: &Value, opts: &LogOptions) -> ApiResult<Render> {
         ));
     }
     if let Some(n) = opts.limit_bytes.filter(|n| *n < 1) {
-        return Err(invalid(pod, "limitBytes", json!(n), "must be greater than 0"));
+        return Err(invalid(
+            pod,
+            "limitBytes",
+            json!(n),
+            "must be greater than 0",
+        ));
     }
     if let Some(n) = opts.since_seconds.filter(|n| *n < 1) {
-        return Err(invalid(pod, "sinceSeconds", json!(n), "must be greater than 0"));
+        return Err(invalid(
+            pod,
+            "sinceSeconds",
+            json!(n),
+            "must be greater than 0",
+        ));
     }
     let since = match (opts.since_seconds, opts.since_time.as_deref()) {
         (Some(_), Some(_)) => {

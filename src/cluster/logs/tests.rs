@@ -114,7 +114,10 @@ async fn the_current_run_reads_rotated_files_and_joins_long_lines() {
     write(&mut w, "unfinished");
     assert!(crate::runtime::logs::rotated_files(w.path()).len() > 3);
 
-    assert_eq!(e.read("web", &LogOptions::default()).await.unwrap(), expected);
+    assert_eq!(
+        e.read("web", &LogOptions::default()).await.unwrap(),
+        expected
+    );
     let tail = LogOptions {
         tail_lines: Some(3),
         ..Default::default()
@@ -193,7 +196,10 @@ async fn since_and_limit_bytes() {
         "2020-01-01T00:00:00.5Z stdout F ancient\n2021-06-01T00:00:00Z stderr F middle\n",
     )
     .unwrap();
-    write(&mut e.writer(&pod, "app", 0, Rotation::default()), "fresh\n");
+    write(
+        &mut e.writer(&pod, "app", 0, Rotation::default()),
+        "fresh\n",
+    );
     let o = |f: fn(&mut LogOptions)| {
         let mut o = LogOptions::default();
         f(&mut o);
@@ -349,7 +355,10 @@ async fn follow_survives_rotation_and_ends_with_the_container() {
         "the test must rotate often"
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!reader.is_finished(), "follow ended while the container ran");
+    assert!(
+        !reader.is_finished(),
+        "follow ended while the container ran"
+    );
     e.status(
         "web",
         json!({"name": "app", "restartCount": 0,
@@ -366,7 +375,10 @@ async fn follow_survives_rotation_and_ends_with_the_container() {
 async fn follow_ends_on_restart_and_on_deletion() {
     let e = env();
     let pod = e.pod("web", &["app"], &[]).await;
-    write(&mut e.writer(&pod, "app", 0, Rotation::default()), "run 0\n");
+    write(
+        &mut e.writer(&pod, "app", 0, Rotation::default()),
+        "run 0\n",
+    );
     let follow = LogOptions {
         follow: true,
         ..Default::default()
@@ -374,7 +386,10 @@ async fn follow_ends_on_restart_and_on_deletion() {
     let read = e.read("web", &follow);
     let restart = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        write(&mut e.writer(&pod, "app", 1, Rotation::default()), "run 1\n");
+        write(
+            &mut e.writer(&pod, "app", 1, Rotation::default()),
+            "run 1\n",
+        );
     };
     let (out, ()) = tokio::join!(read, restart);
     assert_eq!(out.unwrap(), "run 0\n");
