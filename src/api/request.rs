@@ -285,4 +285,8 @@ pub struct LogOptions {
     pub timestamps: bool,
     pub tail_lines: Option<i64>,
     pub since_seconds: Option<i64>,
+    /// RFC3339 time: only lines at or after it (`sinceTime`; exclusive with `since_seconds`).
+    pub since_time: Option<String>,
+    /// Stop after this many bytes of output (`limitBytes`).
+    pub limit_bytes: Option<i64>,
 }

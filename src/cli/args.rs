@@ -286,23 +286,45 @@ pub struct VersionArgs {
 
 #[derive(Debug, Args, Default)]
 pub struct LogsArgs {
-    /// `POD` or `pod/POD` (optionally followed by the container).
-    #[arg(value_name = "POD", required = true)]
+    /// `POD`, `TYPE/NAME` (pod, deploy, rs, sts, ds, job, svc), optionally followed by the
+    /// container.
+    #[arg(value_name = "POD")]
     pub targets: Vec<String>,
     #[arg(short = 'c', long)]
     pub container: Option<String>,
+    /// Every container of the pod(s): init containers, containers, ephemeral containers.
+    #[arg(long)]
+    pub all_containers: bool,
+    /// Start each line with `[pod/NAME/CONTAINER] `.
+    #[arg(long)]
+    pub prefix: bool,
+    /// Pods with these labels (`app=web`); shows the last 10 lines unless --tail is given.
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// How many logs may be followed at once with -l or --all-containers.
+    #[arg(long, default_value_t = 5)]
+    pub max_log_requests: usize,
+    /// Keep going when one of several logs fails.
+    #[arg(long)]
+    pub ignore_errors: bool,
     #[arg(short = 'f', long)]
     pub follow: bool,
     #[arg(short = 'p', long)]
     pub previous: bool,
     #[arg(long)]
     pub timestamps: bool,
-    /// Lines from the end; -1 shows all.
-    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
-    pub tail: i64,
+    /// Lines from the end; -1 shows all (10 with a selector).
+    #[arg(long, allow_negative_numbers = true)]
+    pub tail: Option<i64>,
     /// Only newer lines, e.g. 5s, 2m, 3h.
     #[arg(long)]
     pub since: Option<String>,
+    /// Only lines at or after this RFC3339 time.
+    #[arg(long)]
+    pub since_time: Option<String>,
+    /// Stop after this many bytes of log (0: no limit).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub limit_bytes: i64,
 }
 
 #[cfg(test)]
@@ -449,7 +471,7 @@ mod tests {
         };
         assert_eq!(
             (l.container.as_deref(), l.follow, l.tail, l.since.as_deref()),
-            (Some("app"), true, 10, Some("5m"))
+            (Some("app"), true, Some(10), Some("5m"))
         );
     }
 }

@@ -1,72 +1,404 @@
-//! `logs POD [-c C] [-f] [--previous] [--timestamps] [--tail N] [--since 5m]`.
+//! `logs (POD | TYPE/NAME | -l SELECTOR) [CONTAINER] [-c C | --all-containers] [--prefix]
+//! [-f] [-p] [--timestamps] [--tail N] [--since 5m | --since-time T] [--limit-bytes N]`, as
+//! kubectl 1.32 does it: the client picks the pods and containers, the server streams each
+//! container's log.
 
 use super::args::LogsArgs;
-use super::{CliError, Ctx, Io, parse_duration};
+use super::{CliError, Ctx, Io, parse_duration, target};
+use crate::api::error::ApiError;
 use crate::api::kinds;
 use crate::api::object::ObjectExt;
-use crate::api::request::LogOptions;
-use crate::cluster::Cluster;
+use crate::api::request::{ListOptions, LogOptions};
+use crate::api::selector::LabelSelector;
+use crate::cluster::{Cluster, LogStream};
 use futures::StreamExt;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
-/// `POD`, `pod/POD` or `po/POD`, optionally followed by the container.
-fn pod_and_container(a: &LogsArgs) -> Result<(String, Option<String>), CliError> {
-    let (first, rest) = a
-        .targets
-        .split_first()
-        .ok_or_else(|| CliError::msg("a pod name is required"))?;
-    let pod = match first.split_once('/') {
-        Some((kind, name)) => {
-            if kinds::lookup(kind).is_none_or(|k| k.kind != "Pod") {
-                return Err(CliError::msg(format!(
-                    "peapod logs reads pods only; {kind:?} is not a pod"
-                )));
-            }
-            name.to_string()
-        }
-        None => first.clone(),
-    };
-    let container = match (rest, &a.container) {
-        ([], c) => c.clone(),
-        ([c], None) => Some(c.clone()),
-        ([_], Some(_)) => {
-            return Err(CliError::msg(
-                "use either a CONTAINER argument or -c, not both",
-            ));
-        }
-        _ => return Err(CliError::msg("expected POD [CONTAINER]")),
-    };
-    Ok((pod, container))
+/// kubectl shows the last 10 lines of each pod picked by a selector unless --tail is given.
+const SELECTOR_TAIL: i64 = 10;
+
+const USAGE: &str = "expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\n\
+    POD or TYPE/NAME is a required argument for the logs command";
+
+/// What the command line names: the pods by a selector, or one object (and maybe the
+/// container as a second argument).
+#[derive(Debug, PartialEq)]
+enum Source {
+    Selector(String),
+    Object { resource: String, name: String },
 }
 
-/// kubectl's default container: the `kubectl.kubernetes.io/default-container` annotation,
-/// else the first; returns the note kubectl prints when it had to choose.
-pub fn default_container(pod: &Value) -> (Option<String>, Option<String>) {
-    let names: Vec<&str> = pod
-        .pointer("/spec/containers")
+fn source_and_container(a: &LogsArgs) -> Result<(Source, Option<String>), CliError> {
+    if let Some(sel) = &a.selector {
+        if !a.targets.is_empty() {
+            return Err(CliError::msg(
+                "only a selector (-l) or a POD name is allowed",
+            ));
+        }
+        return Ok((Source::Selector(sel.clone()), a.container.clone()));
+    }
+    let (first, container) = match a.targets.as_slice() {
+        [first] => (first, a.container.clone()),
+        [first, c] => {
+            if a.container.is_some() {
+                return Err(CliError::msg(
+                    "only one of -c or an inline [CONTAINER] arg is allowed",
+                ));
+            }
+            (first, Some(c.clone()))
+        }
+        _ => return Err(CliError::msg(USAGE)),
+    };
+    let source = match first.split_once('/') {
+        Some((resource, name)) if !resource.is_empty() && !name.is_empty() => Source::Object {
+            resource: resource.to_string(),
+            name: name.to_string(),
+        },
+        Some(_) => return Err(CliError::msg(format!("invalid resource name {first:?}"))),
+        None => Source::Object {
+            resource: "pods".into(),
+            name: first.clone(),
+        },
+    };
+    Ok((source, container))
+}
+
+/// The log options every request shares (the container is set per request).
+fn base_options(a: &LogsArgs) -> Result<LogOptions, CliError> {
+    if a.all_containers
+        && let Some(c) = &a.container
+    {
+        return Err(CliError::msg(format!(
+            "--all-containers=true should not be specified with container name {c}"
+        )));
+    }
+    let since_seconds = match &a.since {
+        Some(s) => Some(parse_duration(s)?.as_secs_f64().ceil() as i64).filter(|s| *s != 0),
+        None => None,
+    };
+    if since_seconds.is_some() && a.since_time.is_some() {
+        return Err(CliError::msg(
+            "at most one of `sinceTime` or `sinceSeconds` may be specified",
+        ));
+    }
+    if let Some(t) = &a.since_time
+        && t.parse::<jiff::Timestamp>().is_err()
+    {
+        return Err(CliError::msg(format!(
+            "invalid --since-time {t:?}: use an RFC3339 time such as 2024-05-01T12:00:00Z"
+        )));
+    }
+    let tail = match (a.tail, &a.selector) {
+        (Some(t), _) => t,
+        (None, Some(_)) => SELECTOR_TAIL,
+        (None, None) => -1,
+    };
+    if tail < -1 {
+        return Err(CliError::msg("--tail must be greater than or equal to -1"));
+    }
+    if a.limit_bytes < 0 {
+        return Err(CliError::msg("--limit-bytes must be greater than 0"));
+    }
+    Ok(LogOptions {
+        container: None,
+        follow: a.follow,
+        previous: a.previous,
+        timestamps: a.timestamps,
+        tail_lines: (tail >= 0).then_some(tail),
+        since_seconds,
+        since_time: a.since_time.clone(),
+        limit_bytes: (a.limit_bytes > 0).then_some(a.limit_bytes),
+    })
+}
+
+fn names(pod: &Value, field: &str) -> Vec<String> {
+    pod.pointer(&format!("/spec/{field}"))
         .and_then(Value::as_array)
         .map(|cs| {
             cs.iter()
-                .filter_map(|c| c.get("name").and_then(Value::as_str))
+                .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
                 .collect()
         })
-        .unwrap_or_default();
-    if let Some(d) = pod.annotation("kubectl.kubernetes.io/default-container")
-        && names.contains(&d)
+        .unwrap_or_default()
+}
+
+fn has_container(pod: &Value, name: &str) -> bool {
+    ["containers", "initContainers", "ephemeralContainers"]
+        .iter()
+        .any(|f| names(pod, f).iter().any(|n| n == name))
+}
+
+/// kubectl's list of a pod's containers in notes: `a, b, dbg (ephem), setup (init)`.
+fn all_container_names(pod: &Value) -> String {
+    let mut out = names(pod, "containers");
+    out.extend(
+        names(pod, "ephemeralContainers")
+            .into_iter()
+            .map(|n| format!("{n} (ephem)")),
+    );
+    out.extend(
+        names(pod, "initContainers")
+            .into_iter()
+            .map(|n| format!("{n} (init)")),
+    );
+    out.join(", ")
+}
+
+/// kubectl's default container: the `kubectl.kubernetes.io/default-container` annotation,
+/// else the first container; with the notes kubectl prints on stderr.
+pub fn default_container(pod: &Value) -> (Option<String>, Vec<String>) {
+    let mut notes = Vec::new();
+    if let Some(d) = pod
+        .annotation("kubectl.kubernetes.io/default-container")
+        .filter(|d| !d.is_empty())
     {
-        return (Some(d.to_string()), None);
+        if has_container(pod, d) {
+            return (Some(d.to_string()), notes);
+        }
+        notes.push(format!(
+            "Default container name {d:?} not found in pod {}",
+            pod.name()
+        ));
     }
-    match names.as_slice() {
-        [] => (None, None),
-        [only] => (Some(only.to_string()), None),
-        [first, ..] => (
-            Some(first.to_string()),
-            Some(format!(
-                "Defaulted container {first:?} out of: {}",
-                names.join(", ")
-            )),
-        ),
+    let main = names(pod, "containers");
+    let Some(first) = main.first() else {
+        return (None, notes);
+    };
+    let others =
+        !names(pod, "initContainers").is_empty() || !names(pod, "ephemeralContainers").is_empty();
+    if main.len() > 1 || others {
+        notes.push(format!(
+            "Defaulted container {first:?} out of: {}",
+            all_container_names(pod)
+        ));
     }
+    (Some(first.clone()), notes)
+}
+
+/// One container's log to read.
+#[derive(Debug, Clone, PartialEq)]
+struct Request {
+    pod: String,
+    container: String,
+}
+
+impl Request {
+    fn prefix(&self) -> String {
+        format!("[pod/{}/{}] ", self.pod, self.container)
+    }
+}
+
+fn requests_for(
+    pod: &Value,
+    container: Option<&str>,
+    all: bool,
+    io: &mut Io<'_>,
+) -> Result<Vec<Request>, CliError> {
+    let req = |c: String| Request {
+        pod: pod.name().to_string(),
+        container: c,
+    };
+    if all {
+        let mut out = names(pod, "initContainers");
+        out.extend(names(pod, "containers"));
+        out.extend(names(pod, "ephemeralContainers"));
+        return Ok(out.into_iter().map(req).collect());
+    }
+    let container = match container {
+        Some(c) if has_container(pod, c) => c.to_string(),
+        Some(c) => {
+            return Err(CliError::msg(format!(
+                "container {c} is not valid for pod {}",
+                pod.name()
+            )));
+        }
+        None => {
+            let (c, notes) = default_container(pod);
+            for n in notes {
+                io.errln(n);
+            }
+            c.ok_or_else(|| {
+                CliError::msg(format!("pod {} does not have any containers", pod.name()))
+            })?
+        }
+    };
+    Ok(vec![req(container)])
+}
+
+/// The pod selector of a controller (or service), as a label selector string.
+fn pod_selector(obj: &Value) -> Option<String> {
+    let spec_selector = obj.pointer("/spec/selector")?;
+    let sel = match obj.kind_str() {
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" => {
+            LabelSelector::from_json(spec_selector).ok()??
+        }
+        "ReplicationController" | "Service" => {
+            let labels: BTreeMap<String, String> = spec_selector
+                .as_object()?
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect();
+            LabelSelector::from_labels(&labels)
+        }
+        _ => return None,
+    };
+    (!sel.is_everything()).then(|| sel.to_string())
+}
+
+fn is_ready(pod: &Value) -> bool {
+    pod.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.get("type").and_then(Value::as_str) == Some("Ready")
+                    && c.get("status").and_then(Value::as_str) == Some("True")
+            })
+        })
+}
+
+fn ready_since(pod: &Value) -> Option<String> {
+    pod.pointer("/status/conditions")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))?
+        .get("lastTransitionTime")?
+        .as_str()
+        .map(str::to_string)
+}
+
+fn max_restarts(pod: &Value) -> i64 {
+    pod.pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .map(|s| {
+            s.iter()
+                .filter_map(|c| c.get("restartCount").and_then(Value::as_i64))
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0)
+}
+
+/// kubectl's `ByLogging` order: the pod whose logs are most interesting comes first.
+fn by_logging(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let node = |p: &Value| p.str_at("/spec/nodeName").unwrap_or("").is_empty();
+    let phase = |p: &Value| match p.str_at("/status/phase") {
+        Some("Pending") => 2,
+        Some("Unknown") => 1,
+        _ => 0,
+    };
+    // Earlier times first; a missing time last.
+    let time = |x: Option<String>, y: Option<String>| match (x, y) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    };
+    node(a)
+        .cmp(&node(b))
+        .then(phase(a).cmp(&phase(b)))
+        .then(is_ready(b).cmp(&is_ready(a)))
+        .then_with(|| {
+            if is_ready(a) && is_ready(b) {
+                time(ready_since(a), ready_since(b))
+            } else {
+                Ordering::Equal
+            }
+        })
+        .then(max_restarts(b).cmp(&max_restarts(a)))
+        .then_with(|| {
+            time(
+                a.creation_timestamp().map(str::to_string),
+                b.creation_timestamp().map(str::to_string),
+            )
+        })
+}
+
+/// The pods to read: those of the selector, the named pod, or the first pod of a controller.
+async fn target_pods(
+    cluster: &dyn Cluster,
+    ctx: &Ctx,
+    source: &Source,
+    io: &mut Io<'_>,
+) -> Result<Vec<Value>, CliError> {
+    let pods = kinds::lookup("pods").ok_or_else(|| CliError::msg("pods are not served"))?;
+    let ns = ctx.namespace.as_str();
+    let (resource, name) = match source {
+        Source::Selector(sel) => {
+            let opts = ListOptions {
+                label_selector: Some(sel.clone()),
+                ..Default::default()
+            };
+            let list = cluster.list(pods, Some(ns), &opts).await?;
+            if list.items.is_empty() {
+                io.errln(format!("No resources found in {ns} namespace."));
+            }
+            return Ok(list.items);
+        }
+        Source::Object { resource, name } => (resource, name),
+    };
+    let kind = target::resolve_kind(resource)?;
+    if kind.kind == "Pod" {
+        return Ok(vec![cluster.get(pods, Some(ns), name).await?]);
+    }
+    let obj = cluster.get(kind, Some(ns), name).await?;
+    let sel = pod_selector(&obj).ok_or_else(|| {
+        CliError::msg(format!(
+            "cannot get the logs from {} {name:?}: only pods, deployments, replicasets, \
+             statefulsets, daemonsets, jobs, replicationcontrollers and services have pods",
+            kind.resource()
+        ))
+    })?;
+    let opts = ListOptions {
+        label_selector: Some(sel.clone()),
+        ..Default::default()
+    };
+    let mut found = cluster.list(pods, Some(ns), &opts).await?.items;
+    found.sort_by(by_logging);
+    let count = found.len();
+    let first = found.into_iter().next().ok_or_else(|| {
+        CliError::msg(format!(
+            "{}/{name} has no pods yet (selector {sel})",
+            kind.resource()
+        ))
+    })?;
+    if count > 1 {
+        io.errln(format!("Found {count} pods, using pod/{}", first.name()));
+    }
+    Ok(vec![first])
+}
+
+/// Writes log chunks, starting each line with the request's prefix when asked.
+struct Printer {
+    prefix: Option<String>,
+    at_line_start: bool,
+}
+
+impl Printer {
+    fn write(&mut self, chunk: &[u8], io: &mut Io<'_>) -> std::io::Result<()> {
+        let Some(prefix) = &self.prefix else {
+            io.out.write_all(chunk)?;
+            return io.out.flush();
+        };
+        for piece in chunk.split_inclusive(|b| *b == b'\n') {
+            if self.at_line_start {
+                io.out.write_all(prefix.as_bytes())?;
+            }
+            io.out.write_all(piece)?;
+            self.at_line_start = piece.ends_with(b"\n");
+        }
+        io.out.flush()
+    }
+}
+
+/// What to do with a failed request: stop with it, or with --ignore-errors say so and go on.
+fn failed(e: ApiError, ignore: bool, io: &mut Io<'_>) -> Result<(), CliError> {
+    if !ignore {
+        return Err(e.into());
+    }
+    let _ = writeln!(io.out, "error: {}", e.message);
+    Ok(())
 }
 
 pub async fn run(
@@ -75,108 +407,92 @@ pub async fn run(
     a: LogsArgs,
     io: &mut Io<'_>,
 ) -> Result<(), CliError> {
-    let (pod, mut container) = pod_and_container(&a)?;
-    let since_seconds = match &a.since {
-        Some(s) => Some(parse_duration(s)?.as_secs_f64().ceil() as i64),
-        None => None,
-    };
-    if container.is_none() {
-        let kind = kinds::lookup("pods").ok_or_else(|| CliError::msg("pods are not served"))?;
-        let obj = cluster.get(kind, Some(&ctx.namespace), &pod).await?;
-        let (c, note) = default_container(&obj);
-        if let Some(n) = note {
-            io.errln(n);
-        }
-        container = c;
+    let (source, container) = source_and_container(&a)?;
+    let base = base_options(&a)?;
+    let pods = target_pods(cluster, ctx, &source, io).await?;
+    let mut requests = Vec::new();
+    for pod in &pods {
+        requests.extend(requests_for(
+            pod,
+            container.as_deref(),
+            a.all_containers,
+            io,
+        )?);
     }
-    let opts = LogOptions {
-        container,
-        follow: a.follow,
-        previous: a.previous,
-        timestamps: a.timestamps,
-        tail_lines: (a.tail >= 0).then_some(a.tail),
-        since_seconds,
+    if a.follow && requests.len() > a.max_log_requests {
+        return Err(CliError::msg(format!(
+            "you are attempting to follow {} log streams, but maximum allowed concurrency is {}, \
+             use --max-log-requests to increase the limit",
+            requests.len(),
+            a.max_log_requests
+        )));
+    }
+    let open = |r: &Request| {
+        let opts = LogOptions {
+            container: Some(r.container.clone()),
+            ..base.clone()
+        };
+        let pod = r.pod.clone();
+        async move { cluster.logs(&ctx.namespace, &pod, &opts).await }
     };
-    let mut stream = cluster.logs(&ctx.namespace, &pod, &opts).await?;
-    while let Some(chunk) = stream.next().await {
-        let bytes = chunk?;
-        if io
-            .out
-            .write_all(&bytes)
-            .and_then(|_| io.out.flush())
-            .is_err()
-        {
-            // The reader went away (`| head`): stop quietly as kubectl does.
-            break;
+    let printer = |r: &Request| Printer {
+        prefix: a.prefix.then(|| r.prefix()),
+        at_line_start: true,
+    };
+    if !a.follow || requests.len() < 2 {
+        // One after the other, as kubectl reads logs it does not follow.
+        for r in &requests {
+            let mut p = printer(r);
+            let mut stream = match open(r).await {
+                Ok(s) => s,
+                Err(e) => {
+                    failed(e, a.ignore_errors, io)?;
+                    continue;
+                }
+            };
+            while let Some(chunk) = stream.next().await {
+                match chunk {
+                    // The reader went away (`| head`): stop quietly as kubectl does.
+                    Ok(bytes) => {
+                        if p.write(&bytes, io).is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Err(e) => {
+                        failed(e, a.ignore_errors, io)?;
+                        break;
+                    }
+                }
+            }
+        }
+        return Ok(());
+    }
+    // Followed together: whole lines from each stream as they come.
+    let mut printers = Vec::new();
+    let mut streams: Vec<futures::stream::BoxStream<'static, (usize, _)>> = Vec::new();
+    for (i, r) in requests.iter().enumerate() {
+        match open(r).await {
+            Ok(s) => {
+                let s: LogStream = s;
+                streams.push(s.map(move |c| (i, c)).boxed());
+            }
+            Err(e) => failed(e, a.ignore_errors, io)?,
+        }
+        printers.push(printer(r));
+    }
+    let mut all = futures::stream::select_all(streams);
+    while let Some((i, chunk)) = all.next().await {
+        match chunk {
+            Ok(bytes) => {
+                if printers[i].write(&bytes, io).is_err() {
+                    return Ok(());
+                }
+            }
+            Err(e) => failed(e, a.ignore_errors, io)?,
         }
     }
     Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::args::Command;
-    use crate::cli::fake::{FakeCluster, ctx, parse, run_verb};
-    use serde_json::json;
-
-    #[test]
-    fn default_container_rules() {
-        let p = json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}]}});
-        assert_eq!(
-            default_container(&p),
-            (
-                Some("a".into()),
-                Some("Defaulted container \"a\" out of: a, b".into())
-            )
-        );
-        let mut p2 = p.clone();
-        p2["metadata"] = json!({"annotations": {"kubectl.kubernetes.io/default-container": "b"}});
-        assert_eq!(default_container(&p2), (Some("b".into()), None));
-        assert_eq!(
-            default_container(&json!({"spec": {"containers": [{"name": "x"}]}}))
-                .0
-                .as_deref(),
-            Some("x")
-        );
-    }
-
-    #[test]
-    fn streams_logs_with_options() {
-        let c = FakeCluster::default();
-        c.insert(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"},
-            "spec": {"containers": [{"name": "app"}, {"name": "side"}]}}));
-        *c.log_text.lock().unwrap() = "one\ntwo\n".into();
-        let Command::Logs(a) = parse(&["logs", "pod/web", "--tail", "5", "--since", "90s", "-f"])
-        else {
-            panic!()
-        };
-        let (code, out, err) = run_verb!(|io| run(&c, &ctx(), a, io));
-        assert_eq!((code, out.as_str()), (0, "one\ntwo\n"));
-        assert_eq!(err, "Defaulted container \"app\" out of: app, side\n");
-        let call = c
-            .calls()
-            .into_iter()
-            .find(|l| l.starts_with("logs"))
-            .unwrap();
-        assert!(
-            call.contains("container: Some(\"app\")")
-                && call.contains("tail_lines: Some(5)")
-                && call.contains("since_seconds: Some(90)")
-                && call.contains("follow: true"),
-            "{call}"
-        );
-        let Command::Logs(a) = parse(&["logs", "nope", "side"]) else {
-            panic!()
-        };
-        let (code, _, err) = run_verb!(|io| run(&c, &ctx(), a, io));
-        assert_eq!(
-            (code, err.as_str()),
-            (1, "Error from server (NotFound): pods \"nope\" not found\n")
-        );
-        let Command::Logs(a) = parse(&["logs", "deploy/web"]) else {
-            panic!()
-        };
-        assert_eq!(run_verb!(|io| run(&c, &ctx(), a, io)).0, 1);
-    }
-}
+mod tests;

@@ -363,6 +363,11 @@ impl Cluster for RemoteCluster {
             .opt(
                 "sinceSeconds",
                 opts.since_seconds.map(|n| n.to_string()).as_deref(),
+            )
+            .opt("sinceTime", opts.since_time.as_deref())
+            .opt(
+                "limitBytes",
+                opts.limit_bytes.map(|n| n.to_string()).as_deref(),
             );
         let (body, sender) = self.transport.stream(Call::get(url.build())).await?;
         let socket = self.transport.socket().display().to_string();

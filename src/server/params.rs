@@ -93,6 +93,8 @@ pub fn log_options(q: &Query) -> ApiResult<LogOptions> {
         timestamps: flag(q, "timestamps"),
         tail_lines: int(q, "tailLines")?,
         since_seconds: int(q, "sinceSeconds")?,
+        since_time: q.non_empty("sinceTime").map(str::to_string),
+        limit_bytes: int(q, "limitBytes")?,
     })
 }
 

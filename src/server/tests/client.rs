@@ -371,6 +371,8 @@ async fn logs_stream_whole_lines() {
         timestamps: true,
         tail_lines: Some(10),
         since_seconds: Some(60),
+        since_time: Some("2024-05-01T12:00:00Z".into()),
+        limit_bytes: Some(100),
     };
     let chunks = collect_logs(h.client.logs("team", "web", &opts).await.unwrap()).await;
     assert_eq!(chunks.concat(), "one\ntwo\nthree\n");
