@@ -576,4 +576,37 @@ mod tests {
             .unwrap();
         assert!(pvs.items.is_empty());
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn volume_pre_bound_by_name_waits_for_its_claim() {
+        let e = env();
+        let c = e.cluster.as_ref();
+        let (pvc_k, pv_k) = (pvc_kind().unwrap(), pv_kind().unwrap());
+        let w = WriteOptions::default();
+        let pv = json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "mine"},
+            "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                     "persistentVolumeReclaimPolicy": "Retain", "storageClassName": "",
+                     "claimRef": {"namespace": "default", "name": "later"},
+                     "hostPath": {"path": "/nonexistent-peapod-test"}}});
+        c.create(pv, &w).await.unwrap();
+        wait_for(c, pv_k, None, "mine", |o| {
+            o.is_some_and(|o| phase(o) == "Available")
+        })
+        .await;
+        // another claim may not take it
+        c.create(claim("other", Some("")), &w).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let other = c.get(pvc_k, Some("default"), "other").await.unwrap();
+        assert_eq!(phase(&other), "Pending");
+        c.create(claim("later", Some("")), &w).await.unwrap();
+        let pvc = wait_for(c, pvc_k, Some("default"), "later", |o| {
+            o.is_some_and(|o| phase(o) == "Bound")
+        })
+        .await
+        .unwrap();
+        assert_eq!(pvc.str_at("/spec/volumeName"), Some("mine"));
+        let pv = c.get(pv_k, None, "mine").await.unwrap();
+        assert_eq!(pv.str_at("/spec/claimRef/uid"), Some(pvc.uid()));
+        assert_eq!(phase(&pv), "Bound");
+    }
 }

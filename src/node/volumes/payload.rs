@@ -372,7 +372,7 @@ pub fn base64_decode(s: &str) -> Result<Vec<u8>, String> {
         } as u32)
     }
     let bytes = s.as_bytes();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err("illegal base64 data: length is not a multiple of 4".into());
     }
     let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
