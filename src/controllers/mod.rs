@@ -3,6 +3,7 @@
 
 pub mod gc;
 pub mod namespace;
+pub mod pv;
 pub mod queue;
 pub mod runtime;
 pub mod scheduler;
