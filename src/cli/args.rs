@@ -50,6 +50,8 @@ pub enum Command {
     Version(VersionArgs),
     /// Print the logs of a container in a pod.
     Logs(LogsArgs),
+    /// Run a command in a container of a running pod.
+    Exec(ExecArgs),
     /// Run headless: hold the store, run controllers and serve the API socket.
     Serve,
     /// Measure the store and API on a private temporary instance (see the README).
@@ -303,6 +305,28 @@ pub struct LogsArgs {
     /// Only newer lines, e.g. 5s, 2m, 3h.
     #[arg(long)]
     pub since: Option<String>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ExecArgs {
+    /// `POD` or `pod/POD`.
+    #[arg(value_name = "POD")]
+    pub pod: String,
+    #[arg(short = 'c', long)]
+    pub container: Option<String>,
+    /// Pass stdin to the command.
+    #[arg(short = 'i', long)]
+    pub stdin: bool,
+    /// Allocate a terminal for the command.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// The command and its arguments (after `--`).
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
 }
 
 #[cfg(test)]

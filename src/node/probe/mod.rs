@@ -10,7 +10,7 @@
 pub mod exec;
 pub mod net;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use exec::ExecResult;
 use net::HttpGet;

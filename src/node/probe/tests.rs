@@ -226,7 +226,7 @@ fn assert_gone(pid: i32) {
 }
 
 /// A busybox rootfs: bin/busybox plus a relative symlink per applet (as the runtime tests).
-fn busybox_rootfs(dir: &Path) {
+pub(crate) fn busybox_rootfs(dir: &Path) {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::copy("/bin/busybox", bin.join("busybox"))
