@@ -118,14 +118,14 @@ fn verb_errors_before_the_shim() {
 // ---- root tests -----------------------------------------------------------------------
 
 /// A sandbox with one long-running busybox container (cwd /tmp) to exec into.
-struct Box {
+struct Target {
     _tmp: tempfile::TempDir,
     sandbox: Option<Sandbox>,
     child: Option<Child>,
 }
 
-impl Box {
-    fn start() -> Box {
+impl Target {
+    fn start() -> Target {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("rootfs");
         busybox_rootfs(&root);
@@ -140,7 +140,7 @@ impl Box {
         spec.env = vec!["PATH=/bin".into(), "GREETING=hi there".into()];
         spec.cwd = "/tmp".into();
         let child = spawn(&spec, &sandbox, Stdio::default()).unwrap();
-        Box {
+        Target {
             _tmp: tmp,
             sandbox: Some(sandbox),
             child: Some(child),
@@ -152,7 +152,7 @@ impl Box {
     }
 }
 
-impl Drop for Box {
+impl Drop for Target {
     fn drop(&mut self) {
         if let Some(c) = self.child.take() {
             let _ = c.signal(libc::SIGKILL);
@@ -174,7 +174,7 @@ fn read_all(fd: OwnedFd) -> String {
     s
 }
 
-fn spec_for(b: &Box, argv: &[&str], tty: bool) -> ExecSpec {
+fn spec_for(b: &Target, argv: &[&str], tty: bool) -> ExecSpec {
     ExecSpec {
         argv: argv.iter().map(|s| s.to_string()).collect(),
         env: container_env(b.pid()),
@@ -186,7 +186,7 @@ fn spec_for(b: &Box, argv: &[&str], tty: bool) -> ExecSpec {
 
 #[test]
 fn plain_exec_streams_env_cwd_and_exit_code_as_root() {
-    let b = Box::start();
+    let b = Target::start();
     let env = container_env(b.pid());
     assert!(env.contains(&"GREETING=hi there".to_string()), "{env:?}");
     assert_eq!(working_dir(&json!({}), "c", b.pid()), "/tmp");
@@ -236,7 +236,7 @@ fn plain_exec_streams_env_cwd_and_exit_code_as_root() {
 
 #[test]
 fn terminal_exec_has_a_pty_with_the_window_size_as_root() {
-    let b = Box::start();
+    let b = Target::start();
     let size = libc::winsize {
         ws_row: 40,
         ws_col: 100,
