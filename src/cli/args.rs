@@ -50,6 +50,8 @@ pub enum Command {
     Version(VersionArgs),
     /// Print the logs of a container in a pod.
     Logs(LogsArgs),
+    /// Run a command in a container of a running pod.
+    Exec(ExecArgs),
     /// Run headless: hold the store, run controllers and serve the API socket.
     Serve,
     /// Measure the store and API on a private temporary instance (see the README).
@@ -325,6 +327,28 @@ pub struct LogsArgs {
     /// Stop after this many bytes of log (0: no limit).
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub limit_bytes: i64,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ExecArgs {
+    /// `POD` or `pod/POD`.
+    #[arg(value_name = "POD")]
+    pub pod: String,
+    #[arg(short = 'c', long)]
+    pub container: Option<String>,
+    /// Pass stdin to the command.
+    #[arg(short = 'i', long)]
+    pub stdin: bool,
+    /// Allocate a terminal for the command.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// The command and its arguments (after `--`).
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod config;
 mod delete;
 mod describe;
 mod edit;
+mod exec;
 mod get;
 pub mod image;
 mod jsonpath;
@@ -37,6 +38,8 @@ pub enum CliError {
     Msg(String),
     /// The problems were already printed; just exit 1.
     Reported,
+    /// Exit with this code, nothing more to print (`exec` passes the command's code on).
+    Exit(i32),
 }
 
 impl CliError {
@@ -49,7 +52,7 @@ impl CliError {
         match self {
             CliError::Server(e) => Some(server_error_line(e)),
             CliError::Msg(m) => Some(format!("error: {m}")),
-            CliError::Reported => None,
+            CliError::Reported | CliError::Exit(_) => None,
         }
     }
 }
@@ -60,6 +63,7 @@ impl std::fmt::Display for CliError {
             CliError::Server(e) => write!(f, "{}", e.message),
             CliError::Msg(m) => write!(f, "{m}"),
             CliError::Reported => write!(f, "failed"),
+            CliError::Exit(code) => write!(f, "exit code {code}"),
         }
     }
 }
@@ -177,6 +181,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
     rt.shutdown_background();
     match result {
         Ok(()) => 0,
+        Err(CliError::Exit(code)) => code,
         Err(e) => {
             if let Some(line) = e.line() {
                 io.errln(line);
@@ -226,6 +231,8 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
     let long_running = match &command {
         Command::Get(g) => g.watch || g.watch_only,
         Command::Logs(l) => l.follow,
+        // An interactive session may last long; others must still reach the cluster.
+        Command::Exec(_) => true,
         _ => false,
     };
     let conn = connect(ctx, long_running).await?;
@@ -241,6 +248,7 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Annotate(a) => label::run(cluster, ctx, a, label::Field::Annotations, io).await,
         Command::Edit(a) => edit::run(cluster, ctx, a, io).await,
         Command::Logs(a) => logs::run(cluster, ctx, a, io).await,
+        Command::Exec(a) => exec::run(cluster, ctx, a, io).await,
         Command::Version(v) => resources::version(Some(cluster), &v, io).await,
         Command::Serve
         | Command::Config(_)
