@@ -186,6 +186,11 @@ fn start_node_agent(cluster: Arc<dyn Cluster>, state: &Path) -> Vec<JoinHandle<(
         state_dir: state.to_path_buf(),
     };
     let mut handles = vec![tokio::spawn(crate::node::run(cluster.clone(), opts))];
+    // The local provisioner binds claims to directories on this machine.
+    handles.push(crate::controllers::pv::spawn_provisioner(
+        cluster.clone(),
+        state.join("volumes"),
+    ));
     if !nix::unistd::geteuid().is_root() {
         eprintln!(
             "peapod: pods will not run: running pods needs root (namespaces, cgroups, mounts)"

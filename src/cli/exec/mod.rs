@@ -138,7 +138,7 @@ fn choose_container(
     }
     let Some(c) = requested else {
         return match default_container(pod) {
-            (Some(c), note) => Ok((c, note)),
+            (Some(c), notes) => Ok((c, (!notes.is_empty()).then(|| notes.join("\n")))),
             (None, _) => Err(CliError::msg(format!(
                 "pod {} does not have any containers",
                 pod.name()

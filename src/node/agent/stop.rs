@@ -45,12 +45,13 @@ pub async fn terminate(w: &mut Worker, rx: &mut watch::Receiver<Option<Value>>) 
                 Some((
                     c.name.clone(),
                     c.stop_signal,
-                    Target {
-                        container_pid: run.rec.pid,
-                        sandbox_pid: shim.sandbox_pid,
-                        env: c.env.clone(),
-                        pod_ip: w.facts.pod_ip.clone(),
-                    },
+                    super::worker::probe_target(
+                        &w.pod,
+                        c,
+                        run.rec.pid,
+                        shim.sandbox_pid,
+                        &w.facts.pod_ip,
+                    ),
                     c.spec.pointer("/lifecycle/preStop").cloned(),
                 ))
             })

@@ -426,12 +426,7 @@ impl Worker {
             && let Some(run) = &c.current
         {
             c.env = read_environ(run.rec.pid);
-            let target = Target {
-                container_pid: run.rec.pid,
-                sandbox_pid: shim.sandbox_pid,
-                env: c.env.clone(),
-                pod_ip,
-            };
+            let target = probe_target(&self.pod, c, run.rec.pid, shim.sandbox_pid, &pod_ip);
             c.probes = probes::spawn(&c.spec, run.rec.attempt, target, tx);
         }
     }
@@ -589,12 +584,7 @@ impl Worker {
                 c.waiting = ("ContainerCreating".into(), String::new());
                 c.started = c.spec.get("startupProbe").is_none();
                 c.ready = c.spec.get("readinessProbe").is_none();
-                let target = Target {
-                    container_pid: rec.pid,
-                    sandbox_pid: shim.sandbox_pid,
-                    env: c.env.clone(),
-                    pod_ip,
-                };
+                let target = probe_target(&pod, c, rec.pid, shim.sandbox_pid, &pod_ip);
                 c.probes = probes::spawn(&c.spec, attempt, target.clone(), tx);
                 if let Some(hook) = spec.pointer("/lifecycle/postStart") {
                     if let Err(e) =
@@ -855,4 +845,38 @@ fn read_environ(pid: i32) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Where the probes and hooks of a container run reach it.
+pub(super) fn probe_target(
+    pod: &Value,
+    c: &Ctr,
+    container_pid: i32,
+    sandbox_pid: i32,
+    pod_ip: &str,
+) -> Target {
+    let ports = c.spec["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let name = p["name"].as_str()?.to_string();
+            let port = u16::try_from(p["containerPort"].as_i64()?).ok()?;
+            Some((name, port))
+        })
+        .collect();
+    Target {
+        container_pid,
+        sandbox_pid,
+        env: c.env.clone(),
+        pod_ip: pod_ip.to_string(),
+        ports,
+        container: c.name.clone(),
+        pod: format!(
+            "{}_{}({})",
+            pod.name(),
+            pod.namespace().unwrap_or("default"),
+            pod.uid()
+        ),
+    }
 }
