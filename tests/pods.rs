@@ -66,7 +66,13 @@ fn import_busybox(p: &Peapod) {
         b"root:x:0:\nnogroup:x:65534:\n",
         None,
     );
-    add("www/index.html", tar::EntryType::Regular, 0o644, b"hello from the image\n", None);
+    add(
+        "www/index.html",
+        tar::EntryType::Regular,
+        0o644,
+        b"hello from the image\n",
+        None,
+    );
     let tarball = b.into_inner().unwrap();
     let path = p.state().join("busybox-test.tar");
     std::fs::write(&path, tarball).unwrap();
@@ -121,9 +127,10 @@ fn container<'a>(pod: &'a Value, name: &str) -> &'a Value {
 }
 
 fn ready(pod: &Value) -> bool {
-    pod["status"]["conditions"]
-        .as_array()
-        .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+    pod["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
 }
 
 fn apply(p: &Peapod, name: &str, yaml: &str) {
@@ -142,7 +149,12 @@ fn leftovers(p: &Peapod, uid: &str) -> Vec<String> {
     for l in mountinfo.lines().filter(|l| l.contains(uid)) {
         found.push(format!("mount {l}"));
     }
-    for root in ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup"] {
+    for root in [
+        "/sys/fs/cgroup/pids",
+        "/sys/fs/cgroup/memory",
+        "/sys/fs/cgroup/cpu",
+        "/sys/fs/cgroup",
+    ] {
         let cg = Path::new(root).join("peapod").join(format!("pod{uid}"));
         if cg.exists() {
             found.push(format!("cgroup {}", cg.display()));
@@ -161,7 +173,10 @@ fn delete_and_check_gone(p: &Peapod, name: &str, uid: &str) {
         if left.is_empty() {
             return;
         }
-        assert!(Instant::now() < deadline, "pod {name} left behind: {left:#?}");
+        assert!(
+            Instant::now() < deadline,
+            "pod {name} left behind: {left:#?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -208,7 +223,10 @@ fn sidecar_pod_shares_a_volume_and_localhost_as_root() {
         if logs.stdout.contains("served-from-the-volume") {
             break;
         }
-        assert!(Instant::now() < deadline, "fetcher never got the page: {logs:?}");
+        assert!(
+            Instant::now() < deadline,
+            "fetcher never got the page: {logs:?}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let host = p.run(&["exec", "web", "-c", "server", "--", "hostname"]);
@@ -216,7 +234,10 @@ fn sidecar_pod_shares_a_volume_and_localhost_as_root() {
     // Each container has its own pid namespace: no host processes, only its own.
     let ps = p.run(&["exec", "web", "-c", "server", "--", "ps", "-o", "pid,comm"]);
     let procs: Vec<&str> = ps.ok().lines().skip(1).collect();
-    assert!(procs.len() <= 3, "unexpected processes in the container: {procs:?}");
+    assert!(
+        procs.len() <= 3,
+        "unexpected processes in the container: {procs:?}"
+    );
     assert!(procs.iter().any(|l| l.contains("httpd")), "{procs:?}");
     let exit = p.run(&["exec", "web", "-c", "server", "--", "sh", "-c", "exit 3"]);
     assert_eq!(exit.code, 3, "{exit:?}");
@@ -272,7 +293,10 @@ fn init_container_fills_a_volume_before_the_app_starts_as_root() {
     let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !p.run(&["logs", "tomcat"]).stdout.contains("sample-war") {
-        assert!(Instant::now() < deadline, "the app did not see the init container's file");
+        assert!(
+            Instant::now() < deadline,
+            "the app did not see the init container's file"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     delete_and_check_gone(&p, "tomcat", &uid);
@@ -339,14 +363,23 @@ fn limits_reach_the_cgroups_and_oom_and_fork_bombs_are_contained_as_root() {
     let pod = wait_for(&p, "limited", "Running", |pod| phase(pod) == "Running");
     let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
     if Path::new("/sys/fs/cgroup/cpu/peapod").exists() {
-        assert_eq!(cgroup_file("cpu", &uid, "main", "cpu.cfs_quota_us").trim(), "50000");
-        assert_eq!(cgroup_file("cpu", &uid, "main", "cpu.cfs_period_us").trim(), "100000");
+        assert_eq!(
+            cgroup_file("cpu", &uid, "main", "cpu.cfs_quota_us").trim(),
+            "50000"
+        );
+        assert_eq!(
+            cgroup_file("cpu", &uid, "main", "cpu.cfs_period_us").trim(),
+            "100000"
+        );
         assert_eq!(
             cgroup_file("memory", &uid, "main", "memory.limit_in_bytes").trim(),
             (128 * 1024 * 1024).to_string()
         );
     } else {
-        assert_eq!(cgroup_file("", &uid, "main", "cpu.max").trim(), "50000 100000");
+        assert_eq!(
+            cgroup_file("", &uid, "main", "cpu.max").trim(),
+            "50000 100000"
+        );
         assert_eq!(
             cgroup_file("", &uid, "main", "memory.max").trim(),
             (128 * 1024 * 1024).to_string()
@@ -509,7 +542,10 @@ fn deletion_runs_pre_stop_then_sigterm_and_kills_at_the_deadline_as_root() {
     let mut watcher = p.spawn(&["get", "pod", "graceful", "-w", "--no-headers"]);
     let started = Instant::now();
     delete_and_check_gone(&p, "graceful", &uid);
-    assert!(started.elapsed() < Duration::from_secs(8), "the trap should end it early");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "the trap should end it early"
+    );
     let _ = watcher.kill();
     let out = watcher.wait_with_output().unwrap();
     let rows = String::from_utf8_lossy(&out.stdout);
@@ -587,7 +623,9 @@ fn pods_survive_a_killed_peapod_and_are_re_adopted_as_root() {
     apply(&p, "many", &yaml);
     let mut before = Vec::new();
     for i in 0..20 {
-        let pod = wait_for(&p, &format!("p{i}"), "Running", |pod| phase(pod) == "Running");
+        let pod = wait_for(&p, &format!("p{i}"), "Running", |pod| {
+            phase(pod) == "Running"
+        });
         before.push(pod);
     }
     // kill -9 the serving peapod: the pods' shims keep running.
@@ -612,7 +650,8 @@ fn pods_survive_a_killed_peapod_and_are_re_adopted_as_root() {
         .iter()
         .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
         .collect();
-    p.run(&["delete", "pods", "-l", "app=many", "--timeout=60s"]).ok();
+    p.run(&["delete", "pods", "-l", "app=many", "--timeout=60s"])
+        .ok();
     let deadline = Instant::now() + Duration::from_secs(15);
     for uid in &uids {
         while !leftovers(&p, uid).is_empty() {

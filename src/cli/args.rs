@@ -78,6 +78,22 @@ pub struct BenchArgs {
     /// Watchers of pods during the run.
     #[arg(long, default_value_t = 20)]
     pub watchers: usize,
+    /// `pods`: the pod runtime benchmark instead of the store one.
+    #[command(subcommand)]
+    pub target: Option<BenchTarget>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchTarget {
+    /// Run real busybox pods (root): create→Running, many at once, memory, delete→gone.
+    Pods {
+        /// Sequential single-pod runs.
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+        /// Pods created at once.
+        #[arg(long, default_value_t = 200)]
+        count: usize,
+    },
 }
 
 #[derive(Debug, Args, Default)]

@@ -212,6 +212,10 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Config(c) => return config::run(c, ctx, io),
         Command::Image(c) => return image::run(c, ctx, io),
         Command::Bench(b) => {
+            if let Some(args::BenchTarget::Pods { runs, count }) = b.target {
+                let opts = crate::bench::pods::PodBenchOptions { runs, count };
+                return crate::bench::pods::run(opts).await.map_err(CliError::Msg);
+            }
             let opts = crate::bench::BenchOptions {
                 pods: b.pods,
                 batch: b.batch,

@@ -19,6 +19,7 @@
 //! registers the image with [`ImageStore::add_image`], as the importers do.
 
 mod blobs;
+pub mod busybox;
 pub mod digest;
 mod import;
 mod index;

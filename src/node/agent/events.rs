@@ -28,8 +28,15 @@ impl EventSink {
         };
         tokio::spawn(async move {
             while let Some(p) = rx.recv().await {
-                if let Err(e) =
-                    record(cluster.as_ref(), &source, &p.pod, p.kind, &p.reason, &p.message).await
+                if let Err(e) = record(
+                    cluster.as_ref(),
+                    &source,
+                    &p.pod,
+                    p.kind,
+                    &p.reason,
+                    &p.message,
+                )
+                .await
                 {
                     tracing::debug!("event {} not recorded: {e}", p.reason);
                 }

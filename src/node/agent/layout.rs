@@ -18,7 +18,10 @@ impl PodLayout {
 
     /// Upper, work and mount-point directories of one container run.
     pub fn rootfs(&self, container: &str, attempt: u32) -> PathBuf {
-        self.dir.join("rootfs").join(container).join(attempt.to_string())
+        self.dir
+            .join("rootfs")
+            .join(container)
+            .join(attempt.to_string())
     }
 
     pub fn rootfs_of(&self, container: &str) -> PathBuf {

@@ -221,12 +221,15 @@ fn dispatch(
 
 async fn prepare(cluster: Arc<dyn Cluster>, opts: AgentOptions) -> Result<Shared, String> {
     if !nix::unistd::geteuid().is_root() {
-        return Err("running pods needs root (namespaces, cgroups, mounts); run peapod as root".into());
+        return Err(
+            "running pods needs root (namespaces, cgroups, mounts); run peapod as root".into(),
+        );
     }
     let cgroups = Cgroups::new(&opts.cgroup_parent)
         .map_err(|e| e.to_string())?
         .with_pod_pids_limit(opts.pod_pids_limit);
-    let images = Arc::new(ImageStore::open(opts.state_dir.join("images")).map_err(|e| e.to_string())?);
+    let images =
+        Arc::new(ImageStore::open(opts.state_dir.join("images")).map_err(|e| e.to_string())?);
     std::fs::create_dir_all(opts.state_dir.join("pods"))
         .map_err(|e| format!("create {}: {e}", opts.state_dir.join("pods").display()))?;
     let host_ip = host_ip(cluster.as_ref(), &opts.node_name).await;

@@ -29,9 +29,18 @@ pub fn spawn(
     tx: mpsc::UnboundedSender<Report>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let name = container["name"].as_str().unwrap_or("").to_string();
-    let startup = container.get("startupProbe").filter(|p| p.is_object()).cloned();
-    let liveness = container.get("livenessProbe").filter(|p| p.is_object()).cloned();
-    let readiness = container.get("readinessProbe").filter(|p| p.is_object()).cloned();
+    let startup = container
+        .get("startupProbe")
+        .filter(|p| p.is_object())
+        .cloned();
+    let liveness = container
+        .get("livenessProbe")
+        .filter(|p| p.is_object())
+        .cloned();
+    let readiness = container
+        .get("readinessProbe")
+        .filter(|p| p.is_object())
+        .cloned();
     if startup.is_none() && liveness.is_none() && readiness.is_none() {
         return None;
     }

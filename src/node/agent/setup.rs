@@ -33,7 +33,11 @@ pub async fn fetch(shared: &Shared, pod: &Value) -> Fetched {
         let kind = kinds::lookup(kind);
         async move {
             match kind {
-                Some(k) => cluster.get(k, Some(ns), &name).await.ok().map(|v| (name, v)),
+                Some(k) => cluster
+                    .get(k, Some(ns), &name)
+                    .await
+                    .ok()
+                    .map(|v| (name, v)),
                 None => None,
             }
         }
@@ -72,7 +76,11 @@ pub async fn fetch(shared: &Shared, pod: &Value) -> Fetched {
 impl Fetched {
     pub fn volume_sources(&self, node: &str, pod_ip: &str) -> VolumeSources<'_> {
         VolumeSources {
-            config_maps: self.config_maps.iter().map(|(k, v)| (k.clone(), v)).collect(),
+            config_maps: self
+                .config_maps
+                .iter()
+                .map(|(k, v)| (k.clone(), v))
+                .collect(),
             secrets: self.secrets.iter().map(|(k, v)| (k.clone(), v)).collect(),
             pvc_paths: self.pvc_paths.clone(),
             node_name: node.to_string(),
@@ -82,7 +90,11 @@ impl Fetched {
 
     pub fn env_sources(&self, node: &str, pod_ip: &str, host_ip: &str) -> env::EnvSources<'_> {
         env::EnvSources {
-            config_maps: self.config_maps.iter().map(|(k, v)| (k.clone(), v)).collect(),
+            config_maps: self
+                .config_maps
+                .iter()
+                .map(|(k, v)| (k.clone(), v))
+                .collect(),
             secrets: self.secrets.iter().map(|(k, v)| (k.clone(), v)).collect(),
             pod_ip: pod_ip.to_string(),
             host_ip: host_ip.to_string(),
@@ -97,7 +109,11 @@ pub fn hostname(pod: &Value) -> String {
         .str_at("/spec/hostname")
         .filter(|s| !s.is_empty())
         .unwrap_or(pod.name());
-    h.chars().take(63).collect::<String>().trim_end_matches(['-', '.']).to_string()
+    h.chars()
+        .take(63)
+        .collect::<String>()
+        .trim_end_matches(['-', '.'])
+        .to_string()
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {
@@ -116,7 +132,11 @@ fn write_etc(layout: &PodLayout, pod: &Value, pod_ip: &str) -> Result<EtcFiles, 
     if host_network {
         hosts = std::fs::read_to_string("/etc/hosts").unwrap_or(hosts);
     } else {
-        let ip = if pod_ip.is_empty() { "127.0.1.1" } else { pod_ip };
+        let ip = if pod_ip.is_empty() {
+            "127.0.1.1"
+        } else {
+            pod_ip
+        };
         hosts.push_str(&format!("{ip}\t{host}\n"));
     }
     for alias in pod["spec"]["hostAliases"].as_array().into_iter().flatten() {
@@ -180,7 +200,9 @@ fn mount_shm(layout: &PodLayout) -> Result<(), String> {
         Some("shm"),
         &shm,
         Some("tmpfs"),
-        nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV | nix::mount::MsFlags::MS_NOEXEC,
+        nix::mount::MsFlags::MS_NOSUID
+            | nix::mount::MsFlags::MS_NODEV
+            | nix::mount::MsFlags::MS_NOEXEC,
         Some("mode=1777,size=65536k"),
     )
     .map_err(|e| format!("mount the pod's /dev/shm on {}: {e}", shm.display()))
@@ -296,7 +318,8 @@ pub fn container(
     let name = container["name"].as_str().unwrap_or("");
     let layout = shared.layout(pod.uid());
     let sources = fetched.env_sources(&shared.opts.node_name, pod_ip, &shared.host_ip);
-    let env = env::container_env(pod, container, &image.config.env, &sources).map_err(config_err)?;
+    let env =
+        env::container_env(pod, container, &image.config.env, &sources).map_err(config_err)?;
     let argv = command::argv(container, &image.config, &env);
     if argv.is_empty() {
         return Err(create_err(format!(
@@ -312,9 +335,14 @@ pub fn container(
     // A fresh writable layer per run, as a restarted container starts from its image.
     let run_dir = layout.rootfs(name, attempt);
     let _ = std::fs::remove_dir_all(layout.rootfs_of(name));
-    let (upper, work, merged) = (run_dir.join("upper"), run_dir.join("work"), run_dir.join("merged"));
+    let (upper, work, merged) = (
+        run_dir.join("upper"),
+        run_dir.join("work"),
+        run_dir.join("merged"),
+    );
     for d in [&upper, &work, &merged] {
-        std::fs::create_dir_all(d).map_err(|e| create_err(format!("create {}: {e}", d.display())))?;
+        std::fs::create_dir_all(d)
+            .map_err(|e| create_err(format!("create {}: {e}", d.display())))?;
     }
     let rootfs = if image.layers.is_empty() {
         Rootfs::Dir(upper)
@@ -380,7 +408,9 @@ pub async fn image(shared: &Shared, pod: &Value, container: &Value) -> Result<Im
     if reference.is_empty() {
         return Err(("InvalidImageName", "the container has no image".into()));
     }
-    let policy = container["imagePullPolicy"].as_str().unwrap_or("IfNotPresent");
+    let policy = container["imagePullPolicy"]
+        .as_str()
+        .unwrap_or("IfNotPresent");
     let store = shared.images.clone();
     let r = reference.clone();
     let local = tokio::task::spawn_blocking(move || store.resolve(&r))
@@ -418,24 +448,26 @@ pub async fn image(shared: &Shared, pod: &Value, container: &Value) -> Result<Im
                     );
                     Ok(img)
                 }
-                Err(e) => match local {
-                    Some(img) => {
-                        events.warning(
+                Err(e) => {
+                    match local {
+                        Some(img) => {
+                            events.warning(
                             pod,
                             "Failed",
                             format!("Failed to pull image \"{reference}\": {e}; using the local copy"),
                         );
-                        Ok(img)
+                            Ok(img)
+                        }
+                        None => {
+                            events.warning(
+                                pod,
+                                "Failed",
+                                format!("Failed to pull image \"{reference}\": {e}"),
+                            );
+                            Err(("ErrImagePull", e))
+                        }
                     }
-                    None => {
-                        events.warning(
-                            pod,
-                            "Failed",
-                            format!("Failed to pull image \"{reference}\": {e}"),
-                        );
-                        Err(("ErrImagePull", e))
-                    }
-                },
+                }
             }
         }
     }

@@ -416,10 +416,17 @@ mod tests {
             "Succeeded"
         );
         assert_eq!(
-            phase(&pod("Never"), &[], &[view("a", exited(0)), view("b", exited(2))]),
+            phase(
+                &pod("Never"),
+                &[],
+                &[view("a", exited(0)), view("b", exited(2))]
+            ),
             "Failed"
         );
-        assert_eq!(phase(&pod("OnFailure"), &[], &[view("a", exited(2))]), "Running");
+        assert_eq!(
+            phase(&pod("OnFailure"), &[], &[view("a", exited(2))]),
+            "Running"
+        );
         assert_eq!(
             phase(&pod("OnFailure"), &[], &[view("a", exited(0))]),
             "Succeeded"
@@ -434,8 +441,14 @@ mod tests {
         assert_eq!(phase(&p, &init, &app), "Pending");
         let done = [view("init", exited(0))];
         assert_eq!(phase(&p, &done, &[view("a", running())]), "Running");
-        assert_eq!(phase(&pod("Never"), &[view("init", exited(1))], &app), "Failed");
-        assert_eq!(phase(&pod("Always"), &[view("init", exited(1))], &app), "Pending");
+        assert_eq!(
+            phase(&pod("Never"), &[view("init", exited(1))], &app),
+            "Failed"
+        );
+        assert_eq!(
+            phase(&pod("Always"), &[view("init", exited(1))], &app),
+            "Pending"
+        );
     }
 
     #[test]

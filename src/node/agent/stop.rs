@@ -96,7 +96,11 @@ pub async fn terminate(w: &mut Worker, rx: &mut watch::Receiver<Option<Value>>) 
             if killed && Instant::now() >= deadline + KILL_WAIT {
                 break;
             }
-            let wake = if killed { deadline + KILL_WAIT } else { deadline };
+            let wake = if killed {
+                deadline + KILL_WAIT
+            } else {
+                deadline
+            };
             tokio::select! {
                 _ = &mut all_hooks, if !hooks_done => hooks_done = true,
                 rec = next_exit(&mut w.exits) => match rec {
@@ -310,7 +314,10 @@ pub async fn clean_orphans(shared: &Shared, present: &HashSet<String>) {
         let _ = std::fs::remove_dir_all(shared.layout(uid).dir);
         if let Ok(entries) = std::fs::read_dir(shared.opts.state_dir.join("logs")) {
             for e in entries.flatten() {
-                if e.file_name().to_string_lossy().ends_with(&format!("_{uid}")) {
+                if e.file_name()
+                    .to_string_lossy()
+                    .ends_with(&format!("_{uid}"))
+                {
                     let _ = std::fs::remove_dir_all(e.path());
                 }
             }

@@ -159,7 +159,10 @@ impl Ctr {
             Some(run) if self.retry_at.is_some() && self.waiting.0 != "Terminated" => {
                 (waiting_state(), Some(run.terminated()))
             }
-            Some(run) => (run.terminated(), self.previous.as_ref().map(Run::terminated)),
+            Some(run) => (
+                run.terminated(),
+                self.previous.as_ref().map(Run::terminated),
+            ),
             None => (waiting_state(), None),
         };
         ContainerView {
@@ -310,7 +313,9 @@ impl Worker {
     }
 
     fn next_wakeup(&self) -> Option<Instant> {
-        let mut t = self.setup_retry.filter(|_| self.shim.is_none() && !self.wound_down);
+        let mut t = self
+            .setup_retry
+            .filter(|_| self.shim.is_none() && !self.wound_down);
         for c in self.init.iter().chain(&self.app) {
             if let Some(r) = c.retry_at {
                 t = Some(t.map_or(r, |t| t.min(r)));
@@ -338,7 +343,9 @@ impl Worker {
         match prepared {
             Ok(v) => self.volumes = Some(v),
             Err(e) => {
-                shared.events.warning(&self.pod, "FailedMount", e.to_string());
+                shared
+                    .events
+                    .warning(&self.pod, "FailedMount", e.to_string());
                 self.retry_setup(now);
                 return;
             }
@@ -624,7 +631,10 @@ impl Worker {
         else {
             return;
         };
-        if c.current.as_ref().is_none_or(|r| r.rec.attempt != rec.attempt) {
+        if c.current
+            .as_ref()
+            .is_none_or(|r| r.rec.attempt != rec.attempt)
+        {
             return;
         }
         c.stop_probes();
@@ -676,7 +686,13 @@ impl Worker {
                 shared.events.warning(
                     &pod,
                     "BackOff",
-                    format!("Back-off restarting failed container {} in pod {}_{}({})", c.name, pod.name(), pod.namespace().unwrap_or("default"), pod.uid()),
+                    format!(
+                        "Back-off restarting failed container {} in pod {}_{}({})",
+                        c.name,
+                        pod.name(),
+                        pod.namespace().unwrap_or("default"),
+                        pod.uid()
+                    ),
                 );
             } else {
                 c.waiting = ("ContainerCreating".into(), String::new());
@@ -737,7 +753,10 @@ impl Worker {
         else {
             return;
         };
-        if c.current.as_ref().is_none_or(|r| r.rec.attempt != attempt || !r.running()) {
+        if c.current
+            .as_ref()
+            .is_none_or(|r| r.rec.attempt != attempt || !r.running())
+        {
             return;
         }
         match msg {
@@ -826,7 +845,11 @@ fn finished_run(rec: ContainerRecord) -> Run {
 }
 
 /// An exit record the shim wrote: `<pod-dir>/containers/<name>/<attempt>.json`.
-pub(super) fn read_record(dir: &std::path::Path, name: &str, attempt: u32) -> Option<ContainerRecord> {
+pub(super) fn read_record(
+    dir: &std::path::Path,
+    name: &str,
+    attempt: u32,
+) -> Option<ContainerRecord> {
     let path = dir
         .join("containers")
         .join(name)

@@ -3,6 +3,8 @@
 //! any client: batched creates, one-transaction-per-create (sequential and concurrent), label
 //! selector lists, and a watch fanned out to many watchers.
 
+pub mod pods;
+
 use crate::api::kinds;
 use crate::api::request::{BatchMode, ListOptions, WriteOptions};
 use crate::cluster::Cluster;

@@ -1,0 +1,368 @@
+//! `peapod bench pods`: the pod runtime benchmark of the README. A private peapod (store,
+//! scheduler, node agent, shims) in a temporary state directory runs busybox pods made from
+//! the host's busybox-static, and measures what users wait for: one pod create→Running,
+//! many pods created at once, the memory a pod's shim and sandbox holder cost, and
+//! delete→gone. The raw floor (sandbox + one container process, no peapod around it) is
+//! measured in the same run for comparison.
+
+use crate::api::kinds;
+use crate::api::object::ObjectExt;
+use crate::api::request::{DeleteOptions, EventType, ListOptions, WriteOptions};
+use crate::cluster::Cluster;
+use crate::runtime::container::{self, ContainerSpec, Rootfs, Stdio};
+use crate::runtime::sandbox::{Sandbox, SandboxOptions};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+#[derive(Debug, Clone)]
+pub struct PodBenchOptions {
+    /// Sequential single-pod runs.
+    pub runs: usize,
+    /// Pods created at once.
+    pub count: usize,
+}
+
+/// When each pod was first seen Running and when it was gone, by name.
+#[derive(Default)]
+struct Seen {
+    running: HashMap<String, Instant>,
+    gone: HashMap<String, Instant>,
+}
+
+fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
+    v.sort();
+    if v.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v[i.min(v.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn pod(name: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default", "labels": {"bench": "pods"}},
+        "spec": {
+            "terminationGracePeriodSeconds": 5,
+            "containers": [{
+                "name": "main", "image": "busybox:bench",
+                // pid 1 of its namespace: it must handle SIGTERM itself to stop gracefully.
+                "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+            }]
+        }
+    })
+}
+
+pub async fn run(o: PodBenchOptions) -> Result<(), String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err("peapod bench pods needs root (it runs real pods)".into());
+    }
+    let dir = std::env::temp_dir().join(format!("peapod-bench-pods-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    let parent = format!("peapod-bench-{}", std::process::id());
+    let result = run_in(&dir, &parent, &o).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Ok(cg) = crate::runtime::cgroup::Cgroups::new(&parent) {
+        let _ = cg.parent().remove();
+    }
+    result
+}
+
+async fn run_in(dir: &Path, parent: &str, o: &PodBenchOptions) -> Result<(), String> {
+    let tar = dir.join("busybox.tar");
+    let bytes = crate::image::busybox::rootfs_tar(Path::new("/bin/busybox")).map_err(|e| {
+        format!("build the busybox image from /bin/busybox: {e} (install busybox-static)")
+    })?;
+    std::fs::write(&tar, bytes).map_err(|e| e.to_string())?;
+    let images = crate::image::ImageStore::open(dir.join("images")).map_err(|e| e.to_string())?;
+    images
+        .import(&tar, Some("busybox:bench"), &[r#"CMD ["sh"]"#.to_string()])
+        .map_err(|e| e.to_string())?;
+    let layer = images
+        .resolve("busybox:bench")
+        .map_err(|e| e.to_string())?
+        .and_then(|i| i.layers.first().cloned())
+        .ok_or("the imported image has no layer")?;
+
+    let floor = raw_floor(&layer, o.runs.max(10))?;
+
+    let store = crate::daemon::open_store(dir).map_err(|f| f.message())?;
+    let cluster: Arc<dyn Cluster> = Arc::new(crate::cluster::embedded::EmbeddedCluster::new(
+        store,
+        dir.join("logs"),
+    ));
+    let node = crate::node::info::hostname();
+    let node_opts = crate::node::NodeOptions {
+        name: node.clone(),
+        max_pods: (o.count + 10) as u32,
+        state_dir: dir.to_path_buf(),
+    };
+    crate::node::register(cluster.as_ref(), &node_opts)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut tasks = crate::controllers::start_all(cluster.clone());
+    tasks.extend(crate::controllers::runtime::spawn(
+        cluster.clone(),
+        Arc::new(crate::controllers::scheduler::Scheduler::default()),
+    ));
+    let mut agent = crate::node::agent::AgentOptions::new(node, dir.to_path_buf())?;
+    agent.cgroup_parent = parent.to_string();
+    tasks.push(tokio::spawn(crate::node::agent::run(
+        cluster.clone(),
+        agent,
+    )));
+
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let notify = Arc::new(Notify::new());
+    let po = kinds::lookup("pods").ok_or("pods kind missing")?;
+    let mut events = cluster
+        .watch(po, Some("default"), &ListOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    {
+        let (seen, notify) = (seen.clone(), notify.clone());
+        tasks.push(tokio::spawn(async move {
+            while let Some(Ok(ev)) = events.next().await {
+                let now = Instant::now();
+                let name = ev.object.name().to_string();
+                if let Ok(mut s) = seen.lock() {
+                    if ev.event_type == EventType::Deleted {
+                        s.gone.insert(name, now);
+                    } else if ev.object.str_at("/status/phase") == Some("Running") {
+                        s.running.entry(name).or_insert(now);
+                    }
+                }
+                notify.notify_waiters();
+            }
+        }));
+    }
+    let result = measure(cluster.as_ref(), &seen, &notify, dir, o).await;
+    for t in tasks {
+        t.abort();
+    }
+    let (single, delete, batch_all, batch_lat, memory) = result?;
+    println!(
+        "peapod bench pods: busybox pods on this machine (own network, IPC, UTS, pid and mount namespaces, cgroups, overlay rootfs)"
+    );
+    println!("{:<48} {:>12} {:>12}", "measurement", "p50", "p99");
+    println!(
+        "{:<48} {:>12} {:>12}",
+        "raw floor: sandbox + container process, exec'd",
+        ms(pct(floor.clone(), 0.5)),
+        ms(pct(floor, 0.99))
+    );
+    println!(
+        "{:<48} {:>12} {:>12}",
+        format!("one pod create→Running ({} runs)", o.runs),
+        ms(pct(single.clone(), 0.5)),
+        ms(pct(single, 0.99))
+    );
+    println!(
+        "{:<48} {:>12} {:>12}",
+        "one pod delete→gone (graceful, SIGTERM handled)",
+        ms(pct(delete.clone(), 0.5)),
+        ms(pct(delete, 0.99))
+    );
+    println!(
+        "{:<48} {:>12} {:>12}",
+        format!("{} pods at once: each create→Running", o.count),
+        ms(pct(batch_lat.clone(), 0.5)),
+        ms(pct(batch_lat, 0.99))
+    );
+    println!(
+        "{:<48} {:>12}",
+        format!("{} pods at once: all Running", o.count),
+        ms(batch_all.0)
+    );
+    println!(
+        "{:<48} {:>12}",
+        format!("{} pods at once: delete→all gone", o.count),
+        ms(batch_all.1)
+    );
+    println!(
+        "{:<48} {:>12} {:>12}",
+        "memory per pod (median)", "RSS", "PSS"
+    );
+    for (what, rss, pss) in memory {
+        println!("{what:<48} {:>9} KiB {:>8} KiB", rss, pss);
+    }
+    Ok(())
+}
+
+type Measured = (
+    Vec<Duration>,
+    Vec<Duration>,
+    (Duration, Duration),
+    Vec<Duration>,
+    Vec<(String, u64, u64)>,
+);
+
+async fn wait_until(
+    seen: &Mutex<Seen>,
+    notify: &Notify,
+    timeout: Duration,
+    done: impl Fn(&Seen) -> bool,
+) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let waiter = notify.notified();
+        if seen.lock().map(|s| done(&s)).unwrap_or(false) {
+            return Ok(());
+        }
+        if tokio::time::timeout_at(deadline, waiter).await.is_err() {
+            return Err(
+                "pods did not reach the expected state in time (see `peapod get pods` and events)"
+                    .into(),
+            );
+        }
+    }
+}
+
+async fn measure(
+    cluster: &dyn Cluster,
+    seen: &Mutex<Seen>,
+    notify: &Notify,
+    dir: &Path,
+    o: &PodBenchOptions,
+) -> Result<Measured, String> {
+    let po = kinds::lookup("pods").ok_or("pods kind missing")?;
+    let timeout = Duration::from_secs(120);
+    let mut single = Vec::new();
+    let mut delete = Vec::new();
+    for i in 0..o.runs {
+        let name = format!("single-{i}");
+        let t0 = Instant::now();
+        cluster
+            .create(pod(&name), &WriteOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        wait_until(seen, notify, timeout, |s| s.running.contains_key(&name)).await?;
+        if let Ok(s) = seen.lock() {
+            single.push(s.running[&name] - t0);
+        }
+        let t1 = Instant::now();
+        cluster
+            .delete(po, Some("default"), &name, &DeleteOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        wait_until(seen, notify, timeout, |s| s.gone.contains_key(&name)).await?;
+        if let Ok(s) = seen.lock() {
+            delete.push(s.gone[&name] - t1);
+        }
+    }
+    let names: Vec<String> = (0..o.count).map(|i| format!("many-{i}")).collect();
+    let t0 = Instant::now();
+    let write = WriteOptions::default();
+    let creates = names.iter().map(|n| cluster.create(pod(n), &write));
+    for r in futures::future::join_all(creates).await {
+        r.map_err(|e| e.to_string())?;
+    }
+    wait_until(seen, notify, timeout, |s| {
+        names.iter().all(|n| s.running.contains_key(n))
+    })
+    .await?;
+    let all_running = t0.elapsed();
+    let batch_lat: Vec<Duration> = seen
+        .lock()
+        .map(|s| names.iter().map(|n| s.running[n] - t0).collect())
+        .unwrap_or_default();
+    let memory = memory(dir).await;
+    let t1 = Instant::now();
+    let del = DeleteOptions::default();
+    let deletes = names
+        .iter()
+        .map(|n| cluster.delete(po, Some("default"), n, &del));
+    for r in futures::future::join_all(deletes).await {
+        r.map_err(|e| e.to_string())?;
+    }
+    wait_until(seen, notify, timeout, |s| {
+        names.iter().all(|n| s.gone.contains_key(n))
+    })
+    .await?;
+    Ok((
+        single,
+        delete,
+        (all_running, t1.elapsed()),
+        batch_lat,
+        memory,
+    ))
+}
+
+/// `Rss` and `Pss` of a process in KiB.
+fn rss_pss(pid: i32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+    };
+    Some((field("Rss:")?, field("Pss:")?))
+}
+
+/// Median memory of the shims and sandbox holders of the running pods.
+async fn memory(dir: &Path) -> Vec<(String, u64, u64)> {
+    let mut shims = Vec::new();
+    let mut holders = Vec::new();
+    let pods: Vec<PathBuf> = std::fs::read_dir(dir.join("pods"))
+        .map(|e| e.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    for p in pods {
+        if let Ok(client) = crate::runtime::shim::connect(&p).await {
+            if let Some(m) = rss_pss(client.shim_pid) {
+                shims.push(m);
+            }
+            if let Some(m) = rss_pss(client.sandbox_pid) {
+                holders.push(m);
+            }
+        }
+    }
+    let median = |mut v: Vec<(u64, u64)>| -> (u64, u64) {
+        if v.is_empty() {
+            return (0, 0);
+        }
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (s, h) = (median(shims), median(holders));
+    vec![
+        ("shim (peapod shim)".to_string(), s.0, s.1),
+        ("sandbox holder (pause)".to_string(), h.0, h.1),
+    ]
+}
+
+/// The floor without peapod: create a sandbox, start one container process (`/bin/true` in
+/// the image's layer, its own mount and pid namespaces), wait for it, destroy the sandbox.
+fn raw_floor(layer: &Path, runs: usize) -> Result<Vec<Duration>, String> {
+    let mut out = Vec::new();
+    for i in 0..runs {
+        let t0 = Instant::now();
+        let sb = Sandbox::create(SandboxOptions {
+            hostname: format!("floor-{i}"),
+            share_pid: false,
+            host_network: false,
+        })
+        .map_err(|e| e.to_string())?;
+        let spec = ContainerSpec::new(Rootfs::Dir(layer.to_path_buf()), vec!["/bin/true".into()]);
+        let child = container::spawn(&spec, &sb, Stdio::default()).map_err(|e| e.to_string());
+        let child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = sb.destroy();
+                return Err(e);
+            }
+        };
+        let _ = child.wait();
+        let _ = sb.destroy();
+        out.push(t0.elapsed());
+    }
+    Ok(out)
+}
