@@ -291,11 +291,13 @@ async fn basic_auth() {
             "pull {reference}: unauthorized: 127.0.0.1:{port} asks for a user name and password"
         )
     );
-    let mut opts = PullOptions::default();
-    opts.credentials = Some(Credentials {
-        username: "u".into(),
-        password: "wrong".into(),
-    });
+    let mut opts = PullOptions {
+        credentials: Some(Credentials {
+            username: "u".into(),
+            password: "wrong".into(),
+        }),
+        ..Default::default()
+    };
     let e = pull(&store, &reference, &opts).await.unwrap_err();
     assert_eq!(
         e,
