@@ -48,6 +48,9 @@ pub struct PullArgs {
     /// Reach this registry over plain HTTP (repeatable).
     #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
     pub insecure_registries: Vec<String>,
+    /// Trust the CA certificates (`*.crt`, PEM) in this directory besides the Mozilla roots.
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<PathBuf>,
     /// Credentials for the registry, as podman's `--creds`.
     #[arg(long, value_name = "USER:PASSWORD", env = "PEAPOD_REGISTRY_CREDS")]
     pub creds: Option<String>,
@@ -169,9 +172,14 @@ fn pull(store: &ImageStore, a: PullArgs, io: &mut Io<'_>) -> Result<(), CliError
             )),
         })
         .transpose()?;
+    let ca_certificates = match &a.cert_dir {
+        Some(d) => crate::image::pull::certificates_in(d).map_err(CliError::Msg)?,
+        None => Vec::new(),
+    };
     let opts = PullOptions {
         insecure_registries: a.insecure_registries,
         credentials,
+        ca_certificates,
     };
     let (tx, rx) = std::sync::mpsc::channel::<Progress>();
     let reference = a.reference;

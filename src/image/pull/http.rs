@@ -1,13 +1,17 @@
 //! A small HTTP/1.1 client for registries: one connection per request (a pull makes a
-//! handful), timeouts on connecting and on every read, and errors that name the host.
+//! handful), TLS with rustls (the Mozilla roots of webpki-roots, plus CA certificates the
+//! user gives), timeouts on connecting and on every read, and errors that name the host.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, Uri};
 use hyper_util::rt::TokioIo;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
 /// How long connecting (and the HTTP handshake) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -55,12 +59,67 @@ impl Target {
     }
 }
 
-/// GET `uri` with `headers`; the response's body is left to the caller.
-pub async fn get(uri: &Uri, headers: &[(&str, String)]) -> Result<Response<Incoming>, String> {
-    let target = Target::of(uri)?;
-    if target.https {
-        return Err("HTTPS registries are not supported yet".to_string());
+/// The TLS settings of a pull.
+pub type Tls = Arc<ClientConfig>;
+
+/// Trust webpki-roots' CAs and the certificates in `ca_files` (PEM, as podman's
+/// `certs.d/<host>/ca.crt`). HTTP/1.1 only.
+pub fn tls_config(ca_files: &[std::path::PathBuf]) -> Result<Tls, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for f in ca_files {
+        let shown = f.display();
+        let mut n = 0;
+        for cert in CertificateDer::pem_file_iter(f)
+            .map_err(|e| format!("reading CA certificates from {shown}: {e}"))?
+        {
+            let cert = cert.map_err(|e| format!("reading CA certificates from {shown}: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("CA certificate in {shown}: {e}"))?;
+            n += 1;
+        }
+        if n == 0 {
+            return Err(format!("{shown} holds no PEM certificate"));
+        }
     }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("setting up TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// The `*.crt` files of a directory (podman's `--cert-dir`), sorted.
+pub fn certs_in(dir: &Path) -> Result<Vec<std::path::PathBuf>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        format!(
+            "reading certificates in {}: {}",
+            dir.display(),
+            io_reason(&e)
+        )
+    })?;
+    let mut out: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "crt"))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// GET `uri` with `headers`; the response's body is left to the caller.
+pub async fn get(
+    uri: &Uri,
+    headers: &[(&str, String)],
+    tls: &Tls,
+) -> Result<Response<Incoming>, String> {
+    let target = Target::of(uri)?;
     let reach = |why: String| format!("cannot reach {}: {why}", target.authority);
     let tcp = tokio::time::timeout(
         CONNECT_TIMEOUT,
@@ -69,17 +128,6 @@ pub async fn get(uri: &Uri, headers: &[(&str, String)]) -> Result<Response<Incom
     .await
     .map_err(|_| reach("timed out connecting".into()))?
     .map_err(|e| reach(io_reason(&e)))?;
-    let (mut sender, conn) = tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(tcp)),
-    )
-    .await
-    .map_err(|_| reach("timed out in the HTTP handshake".into()))?
-    .map_err(|e| reach(e.to_string()))?;
-    // The connection task ends when the response body is read or dropped.
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut req = Request::builder()
         .method(Method::GET)
@@ -92,10 +140,41 @@ pub async fn get(uri: &Uri, headers: &[(&str, String)]) -> Result<Response<Incom
     let req = req
         .body(Empty::<Bytes>::new())
         .map_err(|e| format!("building a request for {uri}: {e}"))?;
+    if !target.https {
+        return send(TokioIo::new(tcp), req).await.map_err(reach);
+    }
+    let name = rustls::pki_types::ServerName::try_from(target.host.clone())
+        .map_err(|e| reach(format!("invalid TLS server name: {e}")))?;
+    let stream = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        tokio_rustls::TlsConnector::from(tls.clone()).connect(name, tcp),
+    )
+    .await
+    .map_err(|_| reach("timed out in the TLS handshake".into()))?
+    .map_err(|e| reach(format!("TLS handshake: {}", io_reason(&e))))?;
+    send(TokioIo::new(stream), req).await.map_err(reach)
+}
+
+/// HTTP/1.1 over an established connection.
+async fn send<IO>(io: IO, req: Request<Empty<Bytes>>) -> Result<Response<Incoming>, String>
+where
+    IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(io),
+    )
+    .await
+    .map_err(|_| "timed out in the HTTP handshake".to_string())?
+    .map_err(|e| e.to_string())?;
+    // The connection task ends when the response body is read or dropped.
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
     tokio::time::timeout(READ_TIMEOUT, sender.send_request(req))
         .await
-        .map_err(|_| reach("no response in time".into()))?
-        .map_err(|e| reach(e.to_string()))
+        .map_err(|_| "no response in time".to_string())?
+        .map_err(|e| e.to_string())
 }
 
 /// Read a whole (small) body, refusing more than `limit` bytes.
@@ -208,7 +287,7 @@ mod tests {
         let addr = l.local_addr().unwrap();
         drop(l);
         let uri: Uri = format!("http://{addr}/v2/").parse().unwrap();
-        let e = get(&uri, &[]).await.unwrap_err();
+        let e = get(&uri, &[], &tls_config(&[]).unwrap()).await.unwrap_err();
         assert_eq!(e, format!("cannot reach {addr}: connection refused"));
     }
 }

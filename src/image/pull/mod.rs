@@ -30,6 +30,15 @@ pub struct PullOptions {
     /// Sent when the registry asks (a Basic challenge, or to the Bearer token server);
     /// without them, tokens are fetched anonymously.
     pub credentials: Option<Credentials>,
+    /// PEM files of CA certificates trusted besides the Mozilla roots (a registry with its
+    /// own CA, as podman's `certs.d/<host>/ca.crt`).
+    pub ca_certificates: Vec<std::path::PathBuf>,
+}
+
+/// The `*.crt` files of a directory, for [`PullOptions::ca_certificates`] (podman's
+/// `--cert-dir`).
+pub fn certificates_in(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, String> {
+    http::certs_in(dir)
 }
 
 /// What a pull is doing, for progress lines like podman's.
@@ -76,7 +85,7 @@ async fn run(
     opts: &PullOptions,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Image, String> {
-    let mut registry = Registry::new(r, opts);
+    let mut registry = Registry::new(r, opts)?;
     progress(Progress::Resolving(r.to_string()));
     let top_ref = match (&r.digest, &r.tag) {
         (Some(d), _) => d.to_string(),

@@ -23,10 +23,11 @@ pub struct Registry {
     credentials: Option<auth::Credentials>,
     /// The `Authorization` value once a challenge was answered.
     authorization: Option<String>,
+    tls: http::Tls,
 }
 
 impl Registry {
-    pub fn new(r: &Reference, opts: &PullOptions) -> Registry {
+    pub fn new(r: &Reference, opts: &PullOptions) -> Result<Registry, String> {
         // Docker Hub's API is not served at docker.io itself.
         let authority = if r.domain == "docker.io" {
             "registry-1.docker.io".to_string()
@@ -38,13 +39,14 @@ impl Registry {
         } else {
             "https"
         };
-        Registry {
+        Ok(Registry {
             base: format!("{scheme}://{authority}"),
             authority,
             repository: r.path.clone(),
             credentials: opts.credentials.clone(),
             authorization: None,
-        }
+            tls: http::tls_config(&opts.ca_certificates)?,
+        })
     }
 
     /// GET `/v2/<repository>/<rest>` with a successful answer (2xx), authenticating and
@@ -92,7 +94,7 @@ impl Registry {
             {
                 headers.push(("Authorization", a.clone()));
             }
-            let resp = http::get(&uri, &headers).await?;
+            let resp = http::get(&uri, &headers, &self.tls).await?;
             if !resp.status().is_redirection() {
                 return Ok(resp);
             }
@@ -148,7 +150,7 @@ impl Registry {
                 if let Some(c) = &self.credentials {
                     headers.push(("Authorization", c.basic_header()));
                 }
-                let mut resp = follow_plain(&uri, &headers).await?;
+                let mut resp = follow_plain(&uri, &headers, &self.tls).await?;
                 if !resp.status().is_success() {
                     return Err(error_of(resp, &token_host).await);
                 }
@@ -164,12 +166,16 @@ impl Registry {
 }
 
 /// A request to a token server, through redirects (headers kept on the same host only).
-async fn follow_plain(uri: &Uri, headers: &[(&str, String)]) -> Result<Response<Incoming>, String> {
+async fn follow_plain(
+    uri: &Uri,
+    headers: &[(&str, String)],
+    tls: &http::Tls,
+) -> Result<Response<Incoming>, String> {
     let origin = http::Target::of(uri)?;
     let mut uri = uri.clone();
     for _ in 0..=MAX_REDIRECTS {
         let same = http::Target::of(&uri)? == origin;
-        let resp = http::get(&uri, if same { headers } else { &[] }).await?;
+        let resp = http::get(&uri, if same { headers } else { &[] }, tls).await?;
         let location = resp.headers().get("location").and_then(|l| l.to_str().ok());
         match location {
             Some(l) if resp.status().is_redirection() => uri = http::resolve_location(&uri, l)?,
@@ -266,11 +272,11 @@ mod tests {
     #[test]
     fn docker_hub_is_reached_at_registry_1() {
         let r = Reference::parse("busybox").unwrap();
-        let reg = Registry::new(&r, &PullOptions::default());
+        let reg = Registry::new(&r, &PullOptions::default()).unwrap();
         assert_eq!(reg.base, "https://registry-1.docker.io");
         assert_eq!(reg.repository, "library/busybox");
         let r = Reference::parse("127.0.0.1:5000/test/busybox:1").unwrap();
-        let reg = Registry::new(&r, &PullOptions::default());
+        let reg = Registry::new(&r, &PullOptions::default()).unwrap();
         assert_eq!(reg.base, "http://127.0.0.1:5000");
     }
 

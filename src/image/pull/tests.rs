@@ -348,14 +348,27 @@ async fn altered_manifests_are_refused() {
 }
 
 #[tokio::test]
-async fn https_registries_are_refused_clearly() {
+async fn bad_ca_files_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let store = ImageStore::open(dir.path()).unwrap();
-    let e = pull(&store, "quay.io/x/y:1", &PullOptions::default())
-        .await
-        .unwrap_err();
+    let store = ImageStore::open(dir.path().join("images")).unwrap();
+    let ca = dir.path().join("ca.crt");
+    std::fs::write(&ca, "not a certificate\n").unwrap();
+    let opts = PullOptions {
+        ca_certificates: vec![ca.clone()],
+        ..Default::default()
+    };
+    let e = pull(&store, "quay.io/x/y:1", &opts).await.unwrap_err();
     assert_eq!(
         e,
-        "pull quay.io/x/y:1: HTTPS registries are not supported yet"
+        format!(
+            "pull quay.io/x/y:1: {} holds no PEM certificate",
+            ca.display()
+        )
     );
+    let opts = PullOptions {
+        ca_certificates: vec![dir.path().join("missing.crt")],
+        ..Default::default()
+    };
+    let e = pull(&store, "quay.io/x/y:1", &opts).await.unwrap_err();
+    assert!(e.contains("reading CA certificates from"), "{e}");
 }
