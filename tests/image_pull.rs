@@ -131,6 +131,11 @@ struct Registry {
 
 impl Registry {
     fn start() -> Registry {
+        Registry::start_with(None)
+    }
+
+    /// With `tls`, serve HTTPS with this certificate and key.
+    fn start_with(tls: Option<(&Path, &Path)>) -> Registry {
         let bin = Path::new("/usr/bin/docker-registry");
         assert!(
             bin.exists(),
@@ -140,14 +145,18 @@ impl Registry {
         let storage = dir.path().join("data");
         let port = free_port();
         let config = dir.path().join("config.yml");
-        fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                storage.display()
-            ),
-        )
-        .unwrap();
+        let mut yml = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            storage.display()
+        );
+        if let Some((cert, key)) = tls {
+            yml.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ));
+        }
+        fs::write(&config, yml).unwrap();
         let child = Command::new(bin)
             .arg("serve")
             .arg(&config)
@@ -403,4 +412,115 @@ fn pull_from_a_local_registry_as_root() {
         0,
         "no half-written blob"
     );
+}
+
+fn openssl(args: &[&str], dir: &Path) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl (apt-get install openssl)");
+    assert!(out.status.success(), "openssl {args:?}: {out:?}");
+}
+
+/// A CA, and a server certificate for 127.0.0.1 it signed: `ca/ca.crt`, `srv.crt`, `srv.key`.
+fn make_certificates(dir: &Path) {
+    fs::create_dir_all(dir.join("ca")).unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca/ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=peapod test CA",
+    ]);
+    openssl(&ca, dir);
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    csr.extend([
+        "-keyout",
+        "srv.key",
+        "-out",
+        "srv.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    openssl(&csr, dir);
+    fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "srv.csr",
+            "-CA",
+            "ca/ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "srv.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+        dir,
+    );
+}
+
+#[test]
+fn pull_over_https_as_root() {
+    require_root();
+    let certs = tempfile::tempdir().unwrap();
+    make_certificates(certs.path());
+    let reg = Registry::start_with(Some((
+        &certs.path().join("srv.crt"),
+        &certs.path().join("srv.key"),
+    )));
+    let host = reg.host();
+    let src = tempfile::tempdir().unwrap();
+    let mut layout = Layout::new(src.path());
+    let img = layout.image(&tar_of(&[("bin/x", b"x", 0o755)], &[]), "amd64");
+    layout.tag(img, "1");
+    layout.save();
+    reg.push(src.path(), "1", "test/tls:1", &[]);
+
+    let p = Peapod::new();
+    let reference = format!("{host}/test/tls:1");
+    // Its certificate is not trusted: said so, not retried over plain HTTP.
+    let e = p.run(&["image", "pull", &reference]);
+    let line = e.failed().lines().last().unwrap().to_string();
+    assert!(
+        line.starts_with(&format!(
+            "error: pull {reference}: cannot reach {host}: TLS handshake: invalid peer certificate: UnknownIssuer"
+        )),
+        "{line}"
+    );
+    // With its CA it is pulled over HTTPS.
+    let ca_dir = certs.path().join("ca");
+    let out = p.run(&[
+        "image",
+        "pull",
+        "--cert-dir",
+        ca_dir.to_str().unwrap(),
+        &reference,
+    ]);
+    let id = out.ok().trim().to_string();
+    assert_eq!(store(&p).resolve(&reference).unwrap().unwrap().id.hex(), id);
 }

@@ -155,6 +155,50 @@ pub async fn get(
     send(TokioIo::new(stream), req).await.map_err(reach)
 }
 
+/// What a TLS handshake with a registry said.
+#[derive(Debug, PartialEq)]
+pub enum Probe {
+    /// It speaks TLS with a certificate we trust.
+    Tls,
+    /// It does not speak TLS (or cannot be reached: plain HTTP will say why).
+    Plain,
+    /// It speaks TLS, but its certificate is not trusted: the reason.
+    Untrusted(String),
+}
+
+/// Whether `host:port` speaks TLS, as docker checks an insecure registry before falling
+/// back to plain HTTP.
+pub async fn probe_tls(authority: &str, tls: &Tls) -> Probe {
+    let Ok(uri) = format!("https://{authority}/").parse::<Uri>() else {
+        return Probe::Plain;
+    };
+    let Ok(target) = Target::of(&uri) else {
+        return Probe::Plain;
+    };
+    let Ok(Ok(tcp)) = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        TcpStream::connect((target.host.as_str(), target.port)),
+    )
+    .await
+    else {
+        return Probe::Plain;
+    };
+    let Ok(name) = rustls::pki_types::ServerName::try_from(target.host.clone()) else {
+        return Probe::Plain;
+    };
+    let connect = tokio_rustls::TlsConnector::from(tls.clone()).connect(name, tcp);
+    match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+        Ok(Ok(_)) => Probe::Tls,
+        Ok(Err(e)) => match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            Some(rustls::Error::InvalidCertificate(c)) => {
+                Probe::Untrusted(format!("invalid peer certificate: {c:?}"))
+            }
+            _ => Probe::Plain,
+        },
+        Err(_) => Probe::Plain,
+    }
+}
+
 /// HTTP/1.1 over an established connection.
 async fn send<IO>(io: IO, req: Request<Empty<Bytes>>) -> Result<Response<Incoming>, String>
 where

@@ -24,6 +24,8 @@ pub struct Registry {
     /// The `Authorization` value once a challenge was answered.
     authorization: Option<String>,
     tls: http::Tls,
+    /// Whether a plain-HTTP candidate was checked for TLS yet.
+    probed: bool,
 }
 
 impl Registry {
@@ -46,6 +48,7 @@ impl Registry {
             credentials: opts.credentials.clone(),
             authorization: None,
             tls: http::tls_config(&opts.ca_certificates)?,
+            probed: false,
         })
     }
 
@@ -56,6 +59,7 @@ impl Registry {
         rest: &str,
         accept: Option<&str>,
     ) -> Result<Response<Incoming>, String> {
+        self.probe().await?;
         let url = format!("{}/v2/{}/{rest}", self.base, self.repository);
         let uri: Uri = url
             .parse()
@@ -77,6 +81,26 @@ impl Registry {
         } else {
             Err(error_of(resp, &self.authority).await)
         }
+    }
+
+    /// A loopback or insecure registry may still serve HTTPS (docker tries HTTPS first for
+    /// them too): use it when it does and its certificate is trusted.
+    async fn probe(&mut self) -> Result<(), String> {
+        if self.probed || !self.base.starts_with("http://") {
+            return Ok(());
+        }
+        self.probed = true;
+        match http::probe_tls(&self.authority, &self.tls).await {
+            http::Probe::Tls => self.base = format!("https://{}", self.authority),
+            http::Probe::Plain => {}
+            http::Probe::Untrusted(why) => {
+                return Err(format!(
+                    "cannot reach {}: TLS handshake: {why} (trust its CA with --cert-dir)",
+                    self.authority
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// One request, through redirects. Credentials go only to the registry itself, never
