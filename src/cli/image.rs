@@ -1,8 +1,9 @@
-//! `peapod image import|ls|rm|inspect`: the local image store in `<state>/images`, used
-//! directly (no cluster needed), printed like podman.
+//! `peapod image import|pull|ls|rm|inspect`: the local image store in `<state>/images`,
+//! used directly (no cluster needed), printed like podman.
 
 use super::output::{tabwrite, to_json, write_all};
 use super::{CliError, Ctx, Io};
+use crate::image::pull::{Credentials, Progress, PullOptions};
 use crate::image::{ImageError, ImageStore, ImageSummary};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -12,6 +13,9 @@ pub enum ImageCommand {
     /// Import an OCI image layout (directory or tar), a docker-save tar, or a root
     /// filesystem tar (as `podman import`).
     Import(ImportArgs),
+    /// Pull an image from a registry (distribution API v2); registries on loopback are
+    /// reached over plain HTTP.
+    Pull(PullArgs),
     /// List images.
     #[command(visible_alias = "list")]
     Ls(LsArgs),
@@ -34,6 +38,25 @@ pub struct ImportArgs {
     /// EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR (repeatable).
     #[arg(short = 'c', long = "change", value_name = "INSTRUCTION")]
     pub changes: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// What to pull: `busybox:1.36`, `127.0.0.1:5000/app:1`, `name@sha256:...`.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Reach this registry over plain HTTP (repeatable).
+    #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
+    pub insecure_registries: Vec<String>,
+    /// Trust the CA certificates (`*.crt`, PEM) in this directory besides the Mozilla roots.
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<PathBuf>,
+    /// Credentials for the registry, as podman's `--creds`.
+    #[arg(long, value_name = "USER:PASSWORD", env = "PEAPOD_REGISTRY_CREDS")]
+    pub creds: Option<String>,
+    /// Print only the image id, no progress.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +103,7 @@ pub fn run(cmd: ImageCommand, ctx: &Ctx, io: &mut Io<'_>) -> Result<(), CliError
             }
             Ok(())
         }
+        ImageCommand::Pull(a) => pull(&store, a, io),
         ImageCommand::Ls(a) => {
             let images = store.list().map_err(err)?;
             let now = ctx.now();
@@ -129,6 +153,74 @@ pub fn run(cmd: ImageCommand, ctx: &Ctx, io: &mut Io<'_>) -> Result<(), CliError
                 &format!("{}\n", to_json(&serde_json::Value::Array(docs))),
             )
         }
+    }
+}
+
+/// Pull on a thread of its own with its own runtime (this verb is synchronous), printing
+/// progress on stderr as it comes, as podman does, and the image id on stdout.
+fn pull(store: &ImageStore, a: PullArgs, io: &mut Io<'_>) -> Result<(), CliError> {
+    let credentials = a
+        .creds
+        .as_deref()
+        .map(|c| match c.split_once(':') {
+            Some((u, p)) if !u.is_empty() => Ok(Credentials {
+                username: u.to_string(),
+                password: p.to_string(),
+            }),
+            _ => Err(CliError::msg(
+                "--creds: expected USER:PASSWORD (the user name must not be empty)",
+            )),
+        })
+        .transpose()?;
+    let ca_certificates = match &a.cert_dir {
+        Some(d) => crate::image::pull::certificates_in(d).map_err(CliError::Msg)?,
+        None => Vec::new(),
+    };
+    let opts = PullOptions {
+        insecure_registries: a.insecure_registries,
+        credentials,
+        ca_certificates,
+    };
+    let (tx, rx) = std::sync::mpsc::channel::<Progress>();
+    let reference = a.reference;
+    let result = std::thread::scope(|s| {
+        let worker = s.spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+            let report = move |p: Progress| {
+                let _ = tx.send(p);
+            };
+            rt.block_on(crate::image::pull::pull_with_progress(
+                store, &reference, &opts, &report,
+            ))
+        });
+        // Ends when the worker is done and drops the sender.
+        for p in rx {
+            if !a.quiet {
+                io.errln(progress_line(&p));
+            }
+        }
+        worker
+            .join()
+            .unwrap_or_else(|_| Err("pull: the pull thread panicked".to_string()))
+    });
+    let image = result.map_err(CliError::Msg)?;
+    io.outln(image.id.hex());
+    Ok(())
+}
+
+/// podman's progress lines (as it prints them without a terminal).
+fn progress_line(p: &Progress) -> String {
+    let skipped = |s: bool| if s { " skipped: already exists" } else { "" };
+    match p {
+        Progress::Resolving(r) => format!("Trying to pull {r}..."),
+        Progress::Blob { digest, skipped: s } => format!("Copying blob {digest}{}", skipped(*s)),
+        Progress::Config { digest, skipped: s } => {
+            format!("Copying config {digest}{}", skipped(*s))
+        }
+        Progress::WritingManifest => "Writing manifest to image destination".to_string(),
     }
 }
 
