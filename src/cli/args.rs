@@ -56,7 +56,7 @@ pub enum Command {
     Serve,
     /// Measure the store and API on a private temporary instance (see the README).
     Bench(BenchArgs),
-    /// Manage local images: import, ls, rm, inspect (no cluster needed).
+    /// Manage local images: import, pull, ls, rm, inspect (no cluster needed).
     #[command(subcommand)]
     Image(super::image::ImageCommand),
 }
