@@ -13,7 +13,10 @@
 //! line per container exit until the shim exits. No async runtime runs inside the shim.
 
 mod client;
+mod os;
 mod protocol;
+mod runs;
+mod serve;
 mod server;
 
 pub use client::{ShimClient, ShimError, connect, launch};
@@ -27,3 +30,6 @@ pub use server::run;
 pub const SOCKET: &str = "shim.sock";
 /// The shim's configuration, written by `launch` before it starts.
 pub const CONFIG: &str = "shim.json";
+/// The shim's pid, written once it serves (for humans and cleanup tools; clients use the
+/// socket's `State`).
+pub const PID_FILE: &str = "shim.pid";
