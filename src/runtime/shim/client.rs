@@ -145,6 +145,9 @@ pub async fn launch(
     let output = tokio::process::Command::new(exe)
         .arg("shim")
         .arg(pod_dir)
+        // mimalloc (peapod's allocator) commits its first 4 MiB arena chunk eagerly, which
+        // all becomes resident; the shim allocates a few KiB, so commit on demand instead.
+        .env("MIMALLOC_ARENA_EAGER_COMMIT", "0")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
