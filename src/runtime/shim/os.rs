@@ -1,0 +1,186 @@
+//! The few system calls the shim makes beyond the container module's wrappers.
+
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::path::Path;
+
+/// A pipe whose read end is non-blocking (the shim polls it) and whose write end blocks (the
+/// container writes into it); both close-on-exec: (read end, write end).
+pub(super) fn output_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from)?;
+    set_nonblocking(r.as_raw_fd())?;
+    Ok((r, w))
+}
+
+pub(super) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on an fd we own.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags == -1 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == -1 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Reads what is available from a non-blocking fd: `Ok(None)` when nothing is (EAGAIN),
+/// `Ok(Some(0))` at EOF.
+pub(super) fn read_some(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    loop {
+        // SAFETY: buf is valid for its length.
+        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(Some(n as usize));
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EAGAIN) => return Ok(None),
+            _ => return Err(e),
+        }
+    }
+}
+
+/// Writes all of `data` to a non-blocking socket, waiting at most `timeout_ms` for room each
+/// time the socket is full, so a client that stops reading cannot stall the shim for long.
+pub(super) fn write_all_bounded(
+    stream: &mut std::os::unix::net::UnixStream,
+    mut data: &[u8],
+    timeout_ms: i32,
+) -> io::Result<()> {
+    while !data.is_empty() {
+        match stream.write(data) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let mut pfd = libc::pollfd {
+                    fd: stream.as_raw_fd(),
+                    events: libc::POLLOUT,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd.
+                let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+                if n == 0 {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Reads a non-blocking socket into `buf` until it would block; true at EOF.
+pub(super) fn read_available(
+    stream: &mut std::os::unix::net::UnixStream,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> io::Result<bool> {
+    let mut chunk = [0u8; 1024];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return Ok(true),
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() > limit {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("request longer than {limit} bytes"),
+                    ));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The pid of one exited child, without reaping it (waitid with WNOWAIT), or None.
+pub(super) fn peek_exited_child() -> Option<i32> {
+    // SAFETY: waitid fills the zeroed siginfo; si_pid is valid for SIGCHLD infos.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let r = libc::waitid(
+            libc::P_ALL,
+            0,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        if r != 0 {
+            return None;
+        }
+        match info.si_pid() {
+            0 => None,
+            pid => Some(pid),
+        }
+    }
+}
+
+/// Reaps a child that has exited (never blocks).
+pub(super) fn reap(pid: i32) -> Option<i32> {
+    let mut status = 0;
+    // SAFETY: plain waitpid on our own child.
+    (unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid).then_some(status)
+}
+
+/// Replaces `path` atomically: write a temporary file next to it, then rename.
+pub(super) fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+    }
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// An RFC 3339 UTC timestamp with nanoseconds, as the kubelet writes container times.
+pub(super) fn now_nanos() -> String {
+    format!("{:.9}", jiff::Timestamp::now())
+}
+
+/// (exit code, signal) from a wait status: code, or 128+signal when killed by one.
+pub(super) fn exit_of(status: i32) -> (i32, Option<i32>) {
+    if libc::WIFSIGNALED(status) {
+        let sig = libc::WTERMSIG(status);
+        (128 + sig, Some(sig))
+    } else {
+        (libc::WEXITSTATUS(status), None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_have_nanoseconds() {
+        let t = now_nanos();
+        assert!(t.ends_with('Z') && t.len() == "2024-01-01T00:00:00.123456789Z".len());
+        assert!(t.parse::<jiff::Timestamp>().is_ok());
+    }
+
+    #[test]
+    fn exit_codes_follow_the_shell_convention() {
+        assert_eq!(exit_of(3 << 8), (3, None));
+        assert_eq!(exit_of(libc::SIGKILL), (137, Some(libc::SIGKILL)));
+        assert_eq!(exit_of(0), (0, None));
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("0.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
