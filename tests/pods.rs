@@ -340,7 +340,7 @@ spec:
   containers:
   - name: bomb
     image: busybox:test
-    command: ["sh", "-c", "for i in $(seq 1 400); do sleep 600 & done; echo started; sleep 600"]
+    command: ["sh", "-c", "sh -c 'i=0; while [ $i -lt 400 ]; do sleep 600 & i=$((i+1)); done'; echo survived; exec sleep 600"]
 "#;
 
 fn cgroup_file(controller: &str, uid: &str, container: &str, file: &str) -> String {
@@ -395,8 +395,12 @@ fn limits_reach_the_cgroups_and_oom_and_fork_bombs_are_contained_as_root() {
     assert_eq!(phase(&hog), "Failed");
 
     // The fork bomb hits the pod's pids limit; the host keeps answering.
-    let bomb = wait_for(&p, "bomb", "running", |pod| phase(pod) != "Pending");
-    std::thread::sleep(Duration::from_secs(1));
+    let bomb = wait_for(&p, "bomb", "running", |pod| phase(pod) == "Running");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !p.run(&["logs", "bomb"]).stdout.contains("survived") {
+        assert!(Instant::now() < deadline, "the fork loop never hit the limit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let bomb_uid = bomb["metadata"]["uid"].as_str().unwrap().to_string();
     let pids = std::fs::read_to_string(
         Path::new("/sys/fs/cgroup/pids/peapod")
@@ -410,8 +414,11 @@ fn limits_reach_the_cgroups_and_oom_and_fork_bombs_are_contained_as_root() {
                 .join("pids.current"),
         )
     })
-    .unwrap();
-    assert!(pids.trim().parse::<u32>().unwrap() <= 64, "pids: {pids}");
+    .unwrap_or_else(|e| panic!("pids.current of the bomb pod: {e}; pod: {:#}", pod_json(&p, "bomb").unwrap_or_default()));
+    let pids: u32 = pids.trim().parse().unwrap();
+    assert!((50..=64).contains(&pids), "pids: {pids}");
+    let logs = p.run(&["logs", "bomb"]);
+    assert!(logs.stdout.contains("can't fork"), "{logs:?}");
     p.run(&["get", "pods"]).ok();
 
     let hog_uid = hog["metadata"]["uid"].as_str().unwrap().to_string();
