@@ -87,6 +87,33 @@ fn import_busybox(p: &Peapod) {
     out.ok();
 }
 
+/// On a failing test, removes its pods while its server still runs (declare it after the
+/// server so it drops first): the shims outlive peapod by design, so nothing else would.
+struct Cleanup<'a>(&'a Peapod);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let _ = self.0.run(&[
+            "delete",
+            "pods",
+            "--all",
+            "-A",
+            "--grace-period=0",
+            "--force",
+        ]);
+        let pods = self.0.state().join("pods");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::fs::read_dir(&pods).is_ok_and(|mut d| d.next().is_some())
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 fn pod_json(p: &Peapod, name: &str) -> Option<Value> {
     let out = p.run(&["get", "pod", name, "-o", "json"]);
     if out.code != 0 {
@@ -208,6 +235,7 @@ fn sidecar_pod_shares_a_volume_and_localhost_as_root() {
     let p = Peapod::new();
     import_busybox(&p);
     let _server = p.serve();
+    let _cleanup = Cleanup(&p);
     apply(&p, "web", SIDECAR);
     let pod = wait_for(&p, "web", "Running with 2 ready containers", |pod| {
         phase(pod) == "Running" && ready(pod)
@@ -275,6 +303,7 @@ fn init_container_fills_a_volume_before_the_app_starts_as_root() {
     let p = Peapod::new();
     import_busybox(&p);
     let _server = p.serve();
+    let _cleanup = Cleanup(&p);
     apply(&p, "tomcat", INIT);
     let first = wait_for(&p, "tomcat", "the init container running", |pod| {
         pod["status"]["initContainerStatuses"][0]["state"]["running"].is_object()
@@ -359,6 +388,7 @@ fn limits_reach_the_cgroups_and_oom_and_fork_bombs_are_contained_as_root() {
     let p = Peapod::new();
     import_busybox(&p);
     let server = p.serve_env(&[("PEAPOD_POD_PIDS_LIMIT", "64")]);
+    let _cleanup = Cleanup(&p);
     apply(&p, "limits", LIMITS);
     let pod = wait_for(&p, "limited", "Running", |pod| phase(pod) == "Running");
     let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
@@ -398,7 +428,10 @@ fn limits_reach_the_cgroups_and_oom_and_fork_bombs_are_contained_as_root() {
     let bomb = wait_for(&p, "bomb", "running", |pod| phase(pod) == "Running");
     let deadline = Instant::now() + Duration::from_secs(20);
     while !p.run(&["logs", "bomb"]).stdout.contains("survived") {
-        assert!(Instant::now() < deadline, "the fork loop never hit the limit");
+        assert!(
+            Instant::now() < deadline,
+            "the fork loop never hit the limit"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let bomb_uid = bomb["metadata"]["uid"].as_str().unwrap().to_string();
@@ -414,7 +447,12 @@ fn limits_reach_the_cgroups_and_oom_and_fork_bombs_are_contained_as_root() {
                 .join("pids.current"),
         )
     })
-    .unwrap_or_else(|e| panic!("pids.current of the bomb pod: {e}; pod: {:#}", pod_json(&p, "bomb").unwrap_or_default()));
+    .unwrap_or_else(|e| {
+        panic!(
+            "pids.current of the bomb pod: {e}; pod: {:#}",
+            pod_json(&p, "bomb").unwrap_or_default()
+        )
+    });
     let pids: u32 = pids.trim().parse().unwrap();
     assert!((50..=64).contains(&pids), "pids: {pids}");
     let logs = p.run(&["logs", "bomb"]);
@@ -468,6 +506,7 @@ fn crash_loops_back_off_and_probes_restart_and_gate_readiness_as_root() {
     let p = Peapod::new();
     import_busybox(&p);
     let _server = p.serve();
+    let _cleanup = Cleanup(&p);
     apply(&p, "crash", CRASH);
     let pod = wait_for(&p, "crash", "CrashLoopBackOff", |pod| {
         container(pod, "crash")["state"]["waiting"]["reason"] == "CrashLoopBackOff"
@@ -536,6 +575,7 @@ fn deletion_runs_pre_stop_then_sigterm_and_kills_at_the_deadline_as_root() {
     let p = Peapod::new();
     import_busybox(&p);
     let _server = p.serve();
+    let _cleanup = Cleanup(&p);
     apply(&p, "graceful", GRACEFUL);
     let pod = wait_for(&p, "graceful", "Running", |pod| phase(pod) == "Running");
     let stubborn = wait_for(&p, "stubborn", "Running", |pod| phase(pod) == "Running");
@@ -576,6 +616,7 @@ fn pre_stop_and_sigterm_reach_the_container_as_root() {
     let p = Peapod::new();
     import_busybox(&p);
     let _server = p.serve();
+    let _cleanup = Cleanup(&p);
     apply(&p, "graceful", GRACEFUL);
     let pod = wait_for(&p, "graceful", "Running", |pod| phase(pod) == "Running");
     let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
@@ -640,6 +681,7 @@ fn pods_survive_a_killed_peapod_and_are_re_adopted_as_root() {
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
     drop(server);
     let _server = p.serve();
+    let _cleanup = Cleanup(&p);
     for (i, old) in before.iter().enumerate() {
         let name = format!("p{i}");
         let pod = wait_for(&p, &name, "re-adopted", |pod| {

@@ -52,7 +52,7 @@ fn container_choice() {
         choose_container(&pod("Running"), None).unwrap(),
         (
             "app".to_string(),
-            Some("Defaulted container \"app\" out of: app, side".to_string())
+            Some("Defaulted container \"app\" out of: app, side, init (init)".to_string())
         )
     );
     assert_eq!(
