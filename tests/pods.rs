@@ -677,9 +677,7 @@ fn pods_survive_a_killed_peapod_and_are_re_adopted_as_root() {
         before.push(pod);
     }
     // kill -9 the serving peapod: the pods' shims keep running.
-    let pid = nix::unistd::Pid::from_raw(server.pid() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
-    drop(server);
+    server.kill();
     let _server = p.serve();
     let _cleanup = Cleanup(&p);
     for (i, old) in before.iter().enumerate() {

@@ -126,7 +126,18 @@ impl Peapod {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn peapod serve");
-        let server = Server { child };
+        let server = Server {
+            child,
+            remove_pods: self.command(&[
+                "delete",
+                "pods",
+                "--all",
+                "-A",
+                "--grace-period=0",
+                "--force",
+            ]),
+            pods_dir: self.state().join("pods"),
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         // Only probe the socket: a CLI command run before serve holds the store would open
         // the store itself and keep serve from starting.
@@ -152,9 +163,40 @@ impl Peapod {
     }
 }
 
-/// A running `peapod serve`, stopped with SIGTERM when dropped.
+/// A running `peapod serve`, stopped with SIGTERM when dropped. Pods outlive peapod by
+/// design (their shims keep running), so dropping the server first removes every pod it
+/// still has: a test never leaves processes, mounts or cgroups behind.
 pub struct Server {
     child: Child,
+    remove_pods: Command,
+    pods_dir: PathBuf,
+}
+
+impl Server {
+    /// `kill -9` the server and reap it; its pods keep running.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn remove_pods(&mut self) {
+        let running = matches!(self.child.try_wait(), Ok(None));
+        let has_pods = std::fs::read_dir(&self.pods_dir).is_ok_and(|mut d| d.next().is_some());
+        if !running || !has_pods {
+            return;
+        }
+        let _ = self
+            .remove_pods
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::fs::read_dir(&self.pods_dir).is_ok_and(|mut d| d.next().is_some())
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 impl Server {
@@ -164,6 +206,7 @@ impl Server {
 
     /// Send SIGTERM and wait (up to 10 s) for the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
+        self.remove_pods();
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -182,6 +225,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        self.remove_pods();
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(10);

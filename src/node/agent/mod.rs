@@ -88,6 +88,12 @@ struct WorkerHandle {
 
 /// Runs the pod side of the node agent until the task is aborted.
 pub async fn run(cluster: Arc<dyn Cluster>, opts: AgentOptions) {
+    // The shims we launch are re-parented to us (not to a PID 1 that may reap slowly) and
+    // reaped by pid when they exit; see `shim::reap_if_child`.
+    // SAFETY: a prctl flag on this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
     let shared = match prepare(cluster.clone(), opts).await {
         Ok(s) => Arc::new(s),
         Err(e) => {

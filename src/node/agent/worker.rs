@@ -710,7 +710,9 @@ impl Worker {
         if self.shim.is_none() || self.pod.deletion_timestamp().is_some() {
             return;
         }
-        self.shim = None;
+        if let Some(shim) = self.shim.take() {
+            crate::runtime::shim::reap_if_child(shim.shim_pid);
+        }
         for c in self.init.iter_mut().chain(self.app.iter_mut()) {
             c.stop_probes();
             c.retry_at = None;

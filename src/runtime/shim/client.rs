@@ -280,7 +280,10 @@ impl ShimClient {
             io::Result::Ok(())
         };
         match tokio::time::timeout(PROCESS_TIMEOUT, exited).await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => {
+                reap_if_child(self.shim_pid);
+                Ok(())
+            }
             Ok(Err(e)) => Err(ShimError::Other(format!(
                 "wait for shim process {}: {e}",
                 self.shim_pid
@@ -291,5 +294,16 @@ impl ShimClient {
                 PROCESS_TIMEOUT.as_secs()
             ))),
         }
+    }
+}
+
+/// Reaps an exited shim when it is our child: a node agent that is a child subreaper
+/// inherits the shims it launched (the double fork re-parents them to it), and PID 1 may reap
+/// slowly. Not our child (a re-adopted shim): nothing happens. Call only after the process
+/// exited; an exited child keeps its pid until reaped, so this cannot hit a recycled pid.
+pub fn reap_if_child(pid: i32) {
+    // SAFETY: waitpid with WNOHANG on one pid; no memory is passed.
+    unsafe {
+        libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG);
     }
 }

@@ -29,7 +29,7 @@ mod runs;
 mod serve;
 mod server;
 
-pub use client::{ShimClient, ShimError, connect, launch};
+pub use client::{ShimClient, ShimError, connect, launch, reap_if_child};
 pub use protocol::{
     ContainerRecord, Request, Response, ShimConfig, ShimState, StartError, StartErrorKind,
     StartRequest,
