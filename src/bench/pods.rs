@@ -56,7 +56,7 @@ fn pod(name: &str) -> Value {
             "containers": [{
                 "name": "main", "image": "busybox:bench",
                 // pid 1 of its namespace: it must handle SIGTERM itself to stop gracefully.
-                "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+                "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"],
             }]
         }
     })

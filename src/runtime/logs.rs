@@ -55,7 +55,7 @@ pub struct LogWriter {
 fn open_append(path: &Path) -> io::Result<(BufWriter<File>, u64)> {
     let f = OpenOptions::new().create(true).append(true).open(path)?;
     let size = f.metadata()?.len();
-    Ok((BufWriter::with_capacity(64 * 1024, f), size))
+    Ok((BufWriter::with_capacity(16 * 1024, f), size))
 }
 
 impl LogWriter {

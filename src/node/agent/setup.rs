@@ -260,7 +260,10 @@ pub async fn sandbox(shared: &Shared, pod: &Value, pod_ip: &str) -> Result<ShimC
         host_network: pod["spec"]["hostNetwork"].as_bool() == Some(true),
         log_max_size: 10 * 1024 * 1024,
         log_max_files: 5,
-        cgroup_procs: procs_files(&cg.dirs()),
+        // The shim and the sandbox holder stay out of the pod's cgroup, as conmon does: on
+        // cgroup v1 every migration may wait for an RCU grace period (~10 ms here), which
+        // would be paid on every pod start. The containers are in it.
+        cgroup_procs: Vec::new(),
     };
     shim::launch(&shared.opts.shim_exe, &layout.dir, &config)
         .await

@@ -256,9 +256,7 @@ pub fn pod_status(
         .filter(|c| !c.ready)
         .collect();
     let containers_ready = unready.is_empty() && !terminal;
-    let (ready_reason, ready_message) = if terminal && unready.is_empty() {
-        ("PodCompleted".to_string(), String::new())
-    } else if terminal {
+    let (ready_reason, ready_message) = if terminal {
         ("PodCompleted".to_string(), String::new())
     } else {
         (

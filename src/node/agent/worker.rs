@@ -593,13 +593,12 @@ impl Worker {
                 c.ready = c.spec.get("readinessProbe").is_none();
                 let target = probe_target(&pod, c, rec.pid, shim.sandbox_pid, &pod_ip);
                 c.probes = probes::spawn(&c.spec, attempt, target.clone(), tx);
-                if let Some(hook) = spec.pointer("/lifecycle/postStart") {
-                    if let Err(e) =
+                if let Some(hook) = spec.pointer("/lifecycle/postStart")
+                    && let Err(e) =
                         crate::node::probe::run_hook(hook, &target, POST_START_TIMEOUT).await
-                    {
-                        shared.events.warning(&pod, "FailedPostStartHook", e);
-                        let _ = shim.signal(&name, libc::SIGKILL).await;
-                    }
+                {
+                    shared.events.warning(&pod, "FailedPostStartHook", e);
+                    let _ = shim.signal(&name, libc::SIGKILL).await;
                 }
             }
             Ok(Err(e)) => {

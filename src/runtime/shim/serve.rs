@@ -310,6 +310,7 @@ impl Server {
                 return None;
             }
         };
+        let started = matches!(request, Request::Start(_));
         let response = match request {
             Request::Start(req) => self.start(&req),
             Request::Signal { container, signal } => self.signal(&container, signal),
@@ -332,6 +333,10 @@ impl Server {
             }
         };
         respond(&mut stream, &response);
+        if started {
+            // Container setup ran a lot of code once; the poll loop needs little of it.
+            super::os::release_clean_file_pages();
+        }
         None
     }
 

@@ -121,6 +121,7 @@ fn shim(pod_dir: PathBuf, config: ShimConfig, ready: OwnedFd) -> ! {
     }
     report(&ready, READY);
     drop(ready);
+    os::release_clean_file_pages();
     std::process::exit(server.serve())
 }
 
