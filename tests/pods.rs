@@ -707,3 +707,175 @@ fn pods_survive_a_killed_peapod_and_are_re_adopted_as_root() {
         }
     }
 }
+
+const CONFIGURED: &str = r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {greeting: hello, mode: fast}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+data: {password: czNjcjN0}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: configured
+  labels: {app: configured}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes:
+  - name: cfg
+    configMap: {name: settings}
+  containers:
+  - name: main
+    image: busybox:test
+    command: ["sh", "-c", "echo greeting=$GREETING password=$PASSWORD pod=$POD_NAME ns=$POD_NS mode=$mode; exec sleep 3600"]
+    env:
+    - name: GREETING
+      valueFrom: {configMapKeyRef: {name: settings, key: greeting}}
+    - name: PASSWORD
+      valueFrom: {secretKeyRef: {name: creds, key: password}}
+    - name: POD_NAME
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    - name: POD_NS
+      valueFrom: {fieldRef: {fieldPath: metadata.namespace}}
+    envFrom:
+    - configMapRef: {name: settings}
+      prefix: X_
+    - configMapRef: {name: settings}
+    volumeMounts:
+    - {name: cfg, mountPath: /etc/settings}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hostnet}
+spec:
+  terminationGracePeriodSeconds: 1
+  hostNetwork: true
+  containers:
+  - name: main
+    image: busybox:test
+    command: ["sleep", "3600"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: nopull}
+spec:
+  containers:
+  - name: main
+    image: 127.0.0.1:9/nothing/here:1
+"#;
+
+#[test]
+fn env_config_volumes_host_network_and_pull_failures_as_root() {
+    require_root();
+    let p = Peapod::new();
+    import_busybox(&p);
+    let _server = p.serve();
+    let _cleanup = Cleanup(&p);
+    apply(&p, "configured", CONFIGURED);
+    let pod = wait_for(&p, "configured", "Running", |pod| phase(pod) == "Running");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !p.run(&["logs", "configured"]).stdout.contains("greeting=") {
+        assert!(Instant::now() < deadline, "no output");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        p.run(&["logs", "configured"]).ok().trim(),
+        "greeting=hello password=s3cr3t pod=configured ns=default mode=fast"
+    );
+    let env = p.run(&["exec", "configured", "--", "env"]);
+    assert!(env.ok().contains("X_greeting=hello"), "{env:?}");
+    let cat = p.run(&["exec", "configured", "--", "cat", "/etc/settings/mode"]);
+    assert_eq!(cat.ok(), "fast");
+    // An edit of the ConfigMap reaches the mounted file while the pod runs.
+    apply(
+        &p,
+        "settings",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {greeting: hello, mode: slow}\n",
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let cat = p.run(&["exec", "configured", "--", "cat", "/etc/settings/mode"]);
+        if cat.stdout == "slow" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the update never reached the volume: {cat:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    // hostNetwork: the host's network namespace and hostname.
+    wait_for(&p, "hostnet", "Running", |pod| phase(pod) == "Running");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(
+        p.run(&["exec", "hostnet", "--", "hostname"]).ok().trim(),
+        host.trim()
+    );
+    let host_links = std::fs::read_to_string("/proc/net/dev")
+        .unwrap()
+        .lines()
+        .count();
+    let pod_links = p.run(&["exec", "hostnet", "--", "cat", "/proc/net/dev"]);
+    assert_eq!(pod_links.ok().lines().count(), host_links);
+
+    // A pull that cannot work: ErrImagePull, then ImagePullBackOff, with the reason.
+    let nopull = wait_for(&p, "nopull", "ImagePullBackOff", |pod| {
+        container(pod, "main")["state"]["waiting"]["reason"] == "ImagePullBackOff"
+    });
+    let msg = container(&nopull, "main")["state"]["waiting"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(msg.contains("127.0.0.1:9"), "{msg}");
+    let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
+    delete_and_check_gone(&p, "configured", &uid);
+}
+
+#[test]
+fn a_pod_whose_shim_dies_fails_and_leaves_nothing_as_root() {
+    require_root();
+    let p = Peapod::new();
+    import_busybox(&p);
+    let _server = p.serve();
+    let _cleanup = Cleanup(&p);
+    apply(
+        &p,
+        "victim",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: victim}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - {name: main, image: busybox:test, command: [sleep, '3600']}\n",
+    );
+    let pod = wait_for(&p, "victim", "Running", |pod| phase(pod) == "Running");
+    let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
+    let shim_pid: i32 = std::fs::read_to_string(p.state().join("pods").join(&uid).join("shim.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // The shim this test's peapod started, by its pid.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(shim_pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let failed = wait_for(&p, "victim", "Failed", |pod| phase(pod) == "Failed");
+    assert_eq!(failed["status"]["reason"], "ShimDied");
+    let c = container(&failed, "main");
+    assert_eq!(c["state"]["terminated"]["reason"], "ContainerStatusUnknown");
+    // Its container and sandbox are gone already, before the pod is deleted.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let cg = Path::new("/sys/fs/cgroup/pids/peapod").join(format!("pod{uid}"));
+        let v2 = Path::new("/sys/fs/cgroup/peapod").join(format!("pod{uid}"));
+        if !cg.exists() && !v2.exists() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the pod's cgroup is still there");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    delete_and_check_gone(&p, "victim", &uid);
+}

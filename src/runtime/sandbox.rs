@@ -83,13 +83,29 @@ fn loopback_up() -> Result<(), i32> {
 }
 
 /// The holder's life (child-safe, never returns).
-fn holder(hostname: &[u8], own_net: bool, devnull: RawFd, report: RawFd) -> ! {
+fn holder(
+    hostname: &[u8],
+    own_net: bool,
+    devnull: RawFd,
+    report: RawFd,
+    die_with: Option<libc::pid_t>,
+) -> ! {
     let fail = |step: u32, errno: i32| -> ! {
         sys::send_report(report, step, errno);
         // SAFETY: leave without running the parent's destructors.
         unsafe { libc::_exit(127) }
     };
     sys::reset_signals();
+    if let Some(parent) = die_with {
+        // SAFETY: prctl and getppid take no pointers. If the parent died before the prctl,
+        // the holder is already someone else's child: go.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+        }
+    }
     // SAFETY (this block): raw calls on stack data and fds we own.
     unsafe {
         let mut ign: libc::sigaction = std::mem::zeroed();
@@ -101,7 +117,9 @@ fn holder(hostname: &[u8], own_net: bool, devnull: RawFd, report: RawFd) -> ! {
         }
         libc::chdir(c"/".as_ptr());
         libc::prctl(libc::PR_SET_NAME, c"peapod-sandbox".as_ptr(), 0, 0, 0);
-        if libc::sethostname(hostname.as_ptr().cast(), hostname.len()) == -1 {
+        // With the host's network the pod also keeps the host's UTS namespace (and name),
+        // as Kubernetes does for hostNetwork pods.
+        if own_net && libc::sethostname(hostname.as_ptr().cast(), hostname.len()) == -1 {
             fail(1, sys::errno());
         }
     }
@@ -142,6 +160,19 @@ fn fd_inode(fd: &OwnedFd) -> std::io::Result<(u64, u64)> {
 impl Sandbox {
     /// Starts the holder in new namespaces and waits until they are ready.
     pub fn create(opts: SandboxOptions) -> Result<Sandbox, Error> {
+        Self::create_with(opts, false)
+    }
+
+    /// `create`, with a holder the kernel kills when the calling process dies: the pod shim
+    /// uses it, so that a shim that dies does not leave its pod's namespaces held forever.
+    /// The caller must be single-threaded (the kernel ties this to the creating thread).
+    pub fn create_bound_to_caller(opts: SandboxOptions) -> Result<Sandbox, Error> {
+        Self::create_with(opts, true)
+    }
+
+    fn create_with(opts: SandboxOptions, die_with_caller: bool) -> Result<Sandbox, Error> {
+        // SAFETY: getpid has no preconditions.
+        let caller = die_with_caller.then(|| unsafe { libc::getpid() });
         let name = &opts.hostname;
         if name.is_empty() || name.len() > 64 || name.contains('\0') {
             return Err(Error::Invalid(format!(
@@ -151,9 +182,9 @@ impl Sandbox {
         let devnull =
             sys::open_path("/dev/null", libc::O_RDWR).map_err(sys_err("open /dev/null"))?;
         let (report_r, report_w) = sys::report_pipe().map_err(sys_err("create a pipe"))?;
-        let mut flags = (libc::CLONE_NEWIPC | libc::CLONE_NEWUTS) as u64;
+        let mut flags = libc::CLONE_NEWIPC as u64;
         if !opts.host_network {
-            flags |= libc::CLONE_NEWNET as u64;
+            flags |= (libc::CLONE_NEWNET | libc::CLONE_NEWUTS) as u64;
         }
         if opts.share_pid {
             flags |= libc::CLONE_NEWPID as u64;
@@ -165,6 +196,7 @@ impl Sandbox {
                 !opts.host_network,
                 devnull.as_raw_fd(),
                 report_w.as_raw_fd(),
+                caller,
             ),
             Ok(Forked::Parent { pid, pidfd }) => (pid, pidfd),
             Err(e) => {
@@ -228,7 +260,8 @@ impl Sandbox {
                 .map_err(sys_err(format!("stat /proc/self/ns/{name}")))?;
             Ok(fd_inode(fd).map_err(sys_err("stat a namespace"))? == own)
         };
-        if same(&ipc, "ipc")? || same(&uts, "uts")? {
+        // A host-network sandbox keeps the host's UTS namespace; every sandbox has its own IPC.
+        if same(&ipc, "ipc")? || (!host_network && same(&uts, "uts")?) {
             return Err(Error::Invalid(format!(
                 "process {pid} is not a pod sandbox: it shares peapod's IPC or UTS namespace"
             )));
@@ -435,6 +468,11 @@ mod tests {
         assert_eq!(
             ino(&format!("/proc/{pid}/ns/net")),
             ino("/proc/self/ns/net")
+        );
+        // hostNetwork keeps the host's name too, as in Kubernetes.
+        assert_eq!(
+            ino(&format!("/proc/{pid}/ns/uts")),
+            ino("/proc/self/ns/uts")
         );
         assert_ne!(
             ino(&format!("/proc/{pid}/ns/pid")),

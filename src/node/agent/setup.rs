@@ -414,6 +414,15 @@ pub async fn image(shared: &Shared, pod: &Value, container: &Value) -> Result<Im
     let policy = container["imagePullPolicy"]
         .as_str()
         .unwrap_or("IfNotPresent");
+    if moving_tag(&reference) {
+        shared.events.warning(
+            pod,
+            "ImageTagMoves",
+            format!(
+                "image \"{reference}\" has the :latest tag or none: tags move and digests don't; pin a version or name@sha256:… to run the same image every time"
+            ),
+        );
+    }
     let store = shared.images.clone();
     let r = reference.clone();
     let local = tokio::task::spawn_blocking(move || store.resolve(&r))
@@ -485,4 +494,39 @@ pub fn image_id(image: &Image) -> String {
         _ => r,
     };
     format!("{repo}@{}", image.manifest_digest)
+}
+
+/// `busybox`, `busybox:latest`: references whose image can change under the same name.
+fn moving_tag(reference: &str) -> bool {
+    if reference.contains('@') {
+        return false;
+    }
+    let last = reference.rsplit('/').next().unwrap_or(reference);
+    match last.rsplit_once(':') {
+        Some((_, tag)) => tag == "latest",
+        None => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latest_and_untagged_references_move() {
+        assert!(moving_tag("busybox"));
+        assert!(moving_tag("busybox:latest"));
+        assert!(moving_tag("localhost:5000/team/app"));
+        assert!(!moving_tag("localhost:5000/team/app:1.2"));
+        assert!(!moving_tag("busybox@sha256:abcd"));
+        assert!(!moving_tag("busybox:1.36"));
+    }
+
+    #[test]
+    fn hostnames_follow_the_kubelet() {
+        let pod = serde_json::json!({"metadata": {"name": "web-0"}, "spec": {"hostname": "db"}});
+        assert_eq!(hostname(&pod), "db");
+        let pod = serde_json::json!({"metadata": {"name": "web-0"}, "spec": {}});
+        assert_eq!(hostname(&pod), "web-0");
+    }
 }

@@ -25,6 +25,9 @@ const BACKOFF_MAX: Duration = Duration::from_secs(300);
 const BACKOFF_RESET: Duration = Duration::from_secs(600);
 /// How long a postStart hook may run.
 const POST_START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often configMap, secret, downwardAPI and projected volumes are brought up to date
+/// (the kubelet's sync period is a minute; users expect edits to show sooner).
+const VOLUME_REFRESH: Duration = Duration::from_secs(10);
 
 /// One run of a container and how it ended.
 #[derive(Debug, Clone)]
@@ -204,6 +207,8 @@ pub(super) struct Worker {
     last_status: Value,
     setup_retry: Option<Instant>,
     setup_backoff: Duration,
+    /// When to rewrite volumes made from objects, if the pod has any.
+    refresh_at: Option<Instant>,
     /// The pod reached a terminal phase and its sandbox was shut down.
     pub wound_down: bool,
 }
@@ -259,6 +264,7 @@ impl Worker {
             fetched: Fetched::default(),
             setup_retry: None,
             setup_backoff: Duration::ZERO,
+            refresh_at: None,
             wound_down: terminal,
         }
     }
@@ -285,6 +291,9 @@ impl Worker {
                     self.setup().await;
                 }
                 self.step().await;
+                if self.refresh_at.is_some_and(|t| Instant::now() >= t) {
+                    self.refresh_volumes().await;
+                }
             }
             self.publish().await;
             let wake = self.next_wakeup();
@@ -316,6 +325,12 @@ impl Worker {
         let mut t = self
             .setup_retry
             .filter(|_| self.shim.is_none() && !self.wound_down);
+        if let Some(r) = self
+            .refresh_at
+            .filter(|_| self.shim.is_some() && !self.wound_down)
+        {
+            t = Some(t.map_or(r, |t| t.min(r)));
+        }
         for c in self.init.iter().chain(&self.app) {
             if let Some(r) = c.retry_at {
                 t = Some(t.map_or(r, |t| t.min(r)));
@@ -341,7 +356,12 @@ impl Worker {
             volumes::prepare(&pod, &dir, &sources)
         };
         match prepared {
-            Ok(v) => self.volumes = Some(v),
+            Ok(v) => {
+                self.volumes = Some(v);
+                if has_object_volumes(&self.pod) {
+                    self.refresh_at = Some(now + VOLUME_REFRESH);
+                }
+            }
             Err(e) => {
                 shared
                     .events
@@ -369,6 +389,24 @@ impl Worker {
                 self.retry_setup(now);
             }
         }
+    }
+
+    /// Rewrites configMap, secret, downwardAPI and projected volumes from the current
+    /// objects; the volume code swaps the files atomically and only when they changed.
+    async fn refresh_volumes(&mut self) {
+        let shared = self.shared.clone();
+        self.fetched = setup::fetch(&shared, &self.pod).await;
+        let sources = self
+            .fetched
+            .volume_sources(&shared.opts.node_name, &self.facts.pod_ip);
+        let dir = shared.layout(&self.uid()).dir;
+        match volumes::prepare(&self.pod, &dir, &sources) {
+            Ok(v) => self.volumes = Some(v),
+            Err(e) => shared
+                .events
+                .warning(&self.pod, "FailedMount", e.to_string()),
+        }
+        self.refresh_at = Some(Instant::now() + VOLUME_REFRESH);
     }
 
     fn retry_setup(&mut self, now: Instant) {
@@ -709,9 +747,9 @@ impl Worker {
         if self.shim.is_none() || self.pod.deletion_timestamp().is_some() {
             return;
         }
-        if let Some(shim) = self.shim.take() {
-            crate::runtime::shim::reap_if_child(shim.shim_pid);
-        }
+        let Some(shim) = self.shim.take() else {
+            return;
+        };
         for c in self.init.iter_mut().chain(self.app.iter_mut()) {
             c.stop_probes();
             c.retry_at = None;
@@ -739,7 +777,13 @@ impl Worker {
         self.wound_down = true;
         let shared = self.shared.clone();
         let pod = self.pod.clone();
-        tokio::spawn(async move { stop::release_runtime(&shared, &pod).await });
+        tokio::spawn(async move {
+            stop::release_runtime(&shared, &pod).await;
+            // The kernel kills the holder with its shim; when we launched that shim, both
+            // were re-parented to us (child subreaper) and are reaped here.
+            crate::runtime::shim::reap_if_child(shim.shim_pid);
+            crate::runtime::shim::reap_if_child(shim.sandbox_pid);
+        });
     }
 
     async fn on_probe(&mut self, (name, attempt, msg): Report) {
@@ -834,6 +878,17 @@ async fn sleep_opt(t: Option<Instant>) {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
     }
+}
+
+/// Whether the pod has volumes whose content comes from objects that may change.
+fn has_object_volumes(pod: &Value) -> bool {
+    pod["spec"]["volumes"].as_array().is_some_and(|vs| {
+        vs.iter().any(|v| {
+            ["configMap", "secret", "downwardAPI", "projected"]
+                .iter()
+                .any(|k| v.get(k).is_some())
+        })
+    })
 }
 
 fn finished_run(rec: ContainerRecord) -> Run {

@@ -138,7 +138,7 @@ fn setup(pod_dir: PathBuf, config: ShimConfig) -> Result<Server, String> {
         std::fs::write(procs, &me)
             .map_err(|e| format!("pod {pod}: join cgroup {}: {e}", procs.display()))?;
     }
-    let sandbox = Sandbox::create(SandboxOptions {
+    let sandbox = Sandbox::create_bound_to_caller(SandboxOptions {
         hostname: config.hostname.clone(),
         share_pid: config.share_pid,
         host_network: config.host_network,
