@@ -28,6 +28,10 @@ const WRITE_TIMEOUT_MS: i32 = 1000;
 const MAX_CONNS: usize = 64;
 /// Reads of one pipe per loop turn (one full pipe), so that no container starves the rest.
 const READS_PER_TURN: usize = 8;
+/// How long the shim must be quiet before it trims its resident code (see
+/// `os::release_clean_file_pages`): a busy container wakes it often, and re-faulting code
+/// from the page cache costs microseconds.
+const IDLE_TRIM_MS: i32 = 1000;
 
 pub(super) struct Server {
     pub pod_dir: PathBuf,
@@ -133,9 +137,14 @@ impl Server {
     pub fn serve(mut self) -> i32 {
         let mut buf = [0u8; READ_CHUNK];
         let mut last_reap = Instant::now();
+        // Whether anything happened since the resident code was last trimmed.
+        let mut busy = false;
         loop {
             let (mut fds, tags) = self.poll_set();
-            let timeout = self.timeout_ms(last_reap);
+            let mut timeout = self.timeout_ms(last_reap);
+            if busy {
+                timeout = timeout.min(IDLE_TRIM_MS);
+            }
             // SAFETY: fds is a valid array of pollfds for its length.
             let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
             if n < 0 {
@@ -144,6 +153,12 @@ impl Server {
                 }
                 return self.teardown(1);
             }
+            if n == 0 && busy {
+                // Quiet again: drop the code that handling the last events mapped in.
+                os::release_clean_file_pages();
+                busy = false;
+            }
+            busy |= n > 0;
             let mut holder_died = false;
             let mut listener_ready = false;
             let mut ready_conns = Vec::new();
@@ -310,7 +325,6 @@ impl Server {
                 return None;
             }
         };
-        let started = matches!(request, Request::Start(_));
         let response = match request {
             Request::Start(req) => self.start(&req),
             Request::Signal { container, signal } => self.signal(&container, signal),
@@ -333,10 +347,6 @@ impl Server {
             }
         };
         respond(&mut stream, &response);
-        if started {
-            // Container setup ran a lot of code once; the poll loop needs little of it.
-            super::os::release_clean_file_pages();
-        }
         None
     }
 
