@@ -366,10 +366,10 @@ mod tests {
         let t = render(usages(&items), true, true, false, SortBy::Name);
         assert_eq!(
             t,
-            "NAMESPACE   POD    NAME      CPU(cores)   MEMORY(bytes)   \n\
-             default     db     pg        2m           8Mi             \n\
-             team        web    app       3m           4Mi             \n\
-             team        web    sidecar   1m           1Mi             \n"
+            "NAMESPACE   POD   NAME      CPU(cores)   MEMORY(bytes)   \n\
+             default     db    pg        2m           8Mi             \n\
+             team        web   app       3m           4Mi             \n\
+             team        web   sidecar   1m           1Mi             \n"
         );
         let t = render(usages(&items), true, false, true, SortBy::Cpu);
         let rows: Vec<Vec<&str>> = t.lines().map(|l| l.split_whitespace().collect()).collect();
@@ -430,12 +430,12 @@ mod tests {
         let mut ctx = fake::ctx();
         let a = args(&["top", "pod"]);
         let opts = ListOptions::default();
-        let report = |ctx: &Ctx, a: &TopPodArgs| {
+        let explain = |ctx: &Ctx, a: &TopPodArgs| {
             let (ctx, a, opts, c) = (ctx.clone(), a, opts.clone(), &c);
             run_verb!(|io| report(c, &ctx, a, SortBy::Name, &opts, Vec::new(), io))
         };
         assert_eq!(
-            report(&ctx, &a),
+            explain(&ctx, &a),
             (
                 0,
                 String::new(),
@@ -443,13 +443,13 @@ mod tests {
             )
         );
         assert_eq!(
-            report(&ctx, &args(&["top", "pod", "-A"])).2,
+            explain(&ctx, &args(&["top", "pod", "-A"])).2,
             "No resources found\n"
         );
         // The fake's pods were created a minute before its clock: too young to complain.
         c.insert(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}}));
         assert_eq!(
-            report(&ctx, &a),
+            explain(&ctx, &a),
             (
                 1,
                 String::new(),
@@ -458,12 +458,12 @@ mod tests {
         );
         ctx.clock = Some("2024-05-01T12:05:30.5Z".parse().unwrap());
         assert_eq!(
-            report(&ctx, &a).2,
+            explain(&ctx, &a).2,
             "error: Metrics not available for pod default/web, age: 6m30.5s\n"
         );
         let named = args(&["top", "pod", "web"]);
         assert_eq!(
-            report(&ctx, &named).2,
+            explain(&ctx, &named).2,
             "Error from server (NotFound): podmetrics.metrics.k8s.io \"default/web\" not found\n"
         );
         // Metrics print without any lookup of pods.
