@@ -120,7 +120,12 @@ impl OpenFailure {
 }
 
 fn embedded_cluster(state: &Path, store: Arc<Store>) -> Arc<EmbeddedCluster> {
-    Arc::new(EmbeddedCluster::new(store, state.join("logs")))
+    // Pod metrics read the node agent's cgroups: the same parent as AgentOptions::new.
+    let parent = std::env::var("PEAPOD_CGROUP_PARENT")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let c = EmbeddedCluster::new(store, state.join("logs"));
+    Arc::new(c.with_cgroup_parent(parent.unwrap_or_else(|| "peapod".into())))
 }
 
 /// Use the socket of a running peapod if there is one, else open the store directly. A store

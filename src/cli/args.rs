@@ -52,6 +52,9 @@ pub enum Command {
     Logs(LogsArgs),
     /// Run a command in a container of a running pod.
     Exec(ExecArgs),
+    /// Show CPU and memory usage of pods (`top pod`).
+    #[command(subcommand)]
+    Top(super::top::TopCommand),
     /// Run headless: hold the store, run controllers and serve the API socket.
     Serve,
     /// Measure the store and API on a private temporary instance (see the README).

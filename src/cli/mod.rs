@@ -17,6 +17,7 @@ mod logs;
 pub mod output;
 mod resources;
 pub mod target;
+mod top;
 mod validate;
 
 #[cfg(test)]
@@ -253,6 +254,7 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Edit(a) => edit::run(cluster, ctx, a, io).await,
         Command::Logs(a) => logs::run(cluster, ctx, a, io).await,
         Command::Exec(a) => exec::run(cluster, ctx, a, io).await,
+        Command::Top(a) => top::run(cluster, ctx, a, io).await,
         Command::Version(v) => resources::version(Some(cluster), &v, io).await,
         Command::Serve
         | Command::Config(_)

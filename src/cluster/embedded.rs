@@ -8,6 +8,7 @@ use crate::api::request::{
     ObjectList, Patch, WatchEvent, WriteOptions,
 };
 use crate::api::selector::{FieldSelector, LabelSelector};
+use crate::cluster::metrics::PodMetricsSource;
 use crate::cluster::{Cluster, EncodedList, EncodedWatchStream, LogStream, WatchStream};
 use crate::store::{Initial, Store};
 use bytes::Bytes;
@@ -22,11 +23,23 @@ pub struct EmbeddedCluster {
     store: Arc<Store>,
     /// Where pod logs live (`<state>/logs`).
     log_dir: PathBuf,
+    /// Pod metrics from the node agent's cgroups (none without a cgroup parent).
+    metrics: PodMetricsSource,
 }
 
 impl EmbeddedCluster {
     pub fn new(store: Arc<Store>, log_dir: PathBuf) -> EmbeddedCluster {
-        EmbeddedCluster { store, log_dir }
+        EmbeddedCluster {
+            store,
+            log_dir,
+            metrics: PodMetricsSource::new(None),
+        }
+    }
+
+    /// Measure pods in the cgroups under `parent` (the node agent's `cgroup_parent`).
+    pub fn with_cgroup_parent(mut self, parent: String) -> EmbeddedCluster {
+        self.metrics = PodMetricsSource::new(Some(parent));
+        self
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -359,5 +372,17 @@ impl Cluster for EmbeddedCluster {
             .ok_or_else(|| ApiError::internal("pods kind missing"))?;
         let obj = self.store.get(kind, Some(namespace), pod)?;
         crate::cluster::logs::stream(&self.log_dir, &obj, opts, self.store.clone())
+    }
+
+    async fn pod_metrics(
+        &self,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<Vec<Value>> {
+        let kind = crate::api::kinds::lookup("pods")
+            .ok_or_else(|| ApiError::internal("pods kind missing"))?;
+        let filter = Filter::new(kind, opts)?;
+        let (pods, _) = self.store.list(kind, namespace, |o| filter.matches(o));
+        self.metrics.collect(&pods).await
     }
 }

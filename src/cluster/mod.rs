@@ -5,6 +5,7 @@
 pub mod embedded;
 pub mod events;
 pub mod logs;
+pub mod metrics;
 pub mod remote;
 
 use crate::api::error::ApiResult;
@@ -163,6 +164,19 @@ pub trait Cluster: Send + Sync {
 
     /// A pod's container log (CRI files written by the node agent).
     async fn logs(&self, namespace: &str, pod: &str, opts: &LogOptions) -> ApiResult<LogStream>;
+
+    /// Live usage of running pods, as `metrics.k8s.io/v1beta1` PodMetrics objects (what
+    /// metrics-server serves): CPU as a rate over `window`, memory as the working set. Only
+    /// pods with running containers appear; `opts` selects by label and field. A cluster that
+    /// cannot measure pods answers ServiceUnavailable starting with "Metrics API not available".
+    async fn pod_metrics(
+        &self,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<Vec<Value>> {
+        let _ = (namespace, opts);
+        Err(metrics::unavailable("this cluster does not measure pods"))
+    }
 }
 
 #[cfg(test)]

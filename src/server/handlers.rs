@@ -67,6 +67,10 @@ async fn dispatch(ctx: &Ctx, req: Request<Incoming>) -> ApiResult<Res> {
             batch(ctx, &namespace, body, &query).await
         }
         Route::Batch { .. } => Err(respond::method_not_allowed()),
+        Route::PodMetrics { namespace, name } if method == "GET" => {
+            pod_metrics(ctx, namespace.as_deref(), name.as_deref(), &query).await
+        }
+        Route::PodMetrics { .. } => Err(respond::method_not_allowed()),
         Route::Resource(rp) => resource(ctx, &parts, body, rp, &query).await,
     }
 }
@@ -247,4 +251,33 @@ async fn batch(ctx: &Ctx, namespace: &str, body: Incoming, q: &Query) -> ApiResu
         .map(|o| json!({"outcome": o.verb(), "object": o.object()}))
         .collect();
     Ok(respond::ok(&json!({"items": items})))
+}
+
+/// `GET /apis/metrics.k8s.io/v1beta1/[namespaces/{ns}/]pods[/{name}]`: a PodMetricsList, or
+/// one PodMetrics (NotFound as metrics-server words it: `podmetrics.metrics.k8s.io "ns/name"`).
+async fn pod_metrics(ctx: &Ctx, ns: Option<&str>, name: Option<&str>, q: &Query) -> ApiResult<Res> {
+    use crate::cluster::metrics::{API_VERSION, RESOURCE};
+    let mut opts = params::list_options(q);
+    let Some(name) = name else {
+        let items = ctx.cluster.pod_metrics(ns, &opts).await?;
+        return Ok(respond::ok(&json!({
+            "kind": "PodMetricsList",
+            "apiVersion": API_VERSION,
+            "metadata": {},
+            "items": items,
+        })));
+    };
+    let not_found = || ApiError::not_found(RESOURCE, &format!("{}/{name}", ns.unwrap_or("")));
+    // A name that would change the meaning of the selector names no pod.
+    if name.contains([',', '=', '!', '\\']) {
+        return Err(not_found());
+    }
+    // A get by name ignores selectors, as the API server's does.
+    opts.label_selector = None;
+    opts.field_selector = Some(format!("metadata.name={name}"));
+    let items = ctx.cluster.pod_metrics(ns, &opts).await?;
+    match items.into_iter().next() {
+        Some(m) => Ok(respond::ok(&m)),
+        None => Err(not_found()),
+    }
 }

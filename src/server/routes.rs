@@ -24,7 +24,15 @@ pub enum Route {
     Batch {
         namespace: String,
     },
+    /// `/apis/metrics.k8s.io/v1beta1/pods`, `.../namespaces/{ns}/pods[/{name}]` (read only).
+    PodMetrics {
+        namespace: Option<String>,
+        name: Option<String>,
+    },
 }
+
+/// The metrics-server API group, served for pods only.
+pub const METRICS_GROUP: &str = "metrics.k8s.io";
 
 /// A resource URL: collection (no name) or object, optionally a subresource.
 #[derive(Debug, PartialEq)]
@@ -61,6 +69,7 @@ pub fn parse(path: &str) -> Option<Route> {
         ["apis", g, "v1", "namespaces", ns, "batch"] if *g == PEAPOD_GROUP => Some(Route::Batch {
             namespace: ns.to_string(),
         }),
+        ["apis", g, "v1beta1", rest @ ..] if *g == METRICS_GROUP => pod_metrics(rest),
         ["apis", g] => known_group(g).map(Route::ApiGroup),
         ["apis", g, "v1"] => known_group(g).map(Route::ResourceList),
         ["apis", g, "v1", rest @ ..] => resource(known_group(g)?, rest).map(Route::Resource),
@@ -81,6 +90,16 @@ pub fn groups() -> Vec<&'static str> {
 
 fn known_group(g: &str) -> Option<&'static str> {
     groups().into_iter().find(|k| *k == g)
+}
+
+fn pod_metrics(rest: &[&str]) -> Option<Route> {
+    let (namespace, name) = match rest {
+        ["pods"] => (None, None),
+        ["namespaces", ns, "pods"] => (Some(ns.to_string()), None),
+        ["namespaces", ns, "pods", name] => (Some(ns.to_string()), Some(name.to_string())),
+        _ => return None,
+    };
+    Some(Route::PodMetrics { namespace, name })
 }
 
 fn resource(group: &str, rest: &[&str]) -> Option<ResourcePath> {
@@ -256,6 +275,33 @@ mod tests {
             })
         );
         assert_eq!(groups(), vec!["apps", "batch"]);
+    }
+
+    #[test]
+    fn pod_metrics_routes() {
+        let m = |ns: Option<&str>, name: Option<&str>| {
+            Some(Route::PodMetrics {
+                namespace: ns.map(String::from),
+                name: name.map(String::from),
+            })
+        };
+        assert_eq!(parse("/apis/metrics.k8s.io/v1beta1/pods"), m(None, None));
+        assert_eq!(
+            parse("/apis/metrics.k8s.io/v1beta1/namespaces/dev/pods"),
+            m(Some("dev"), None)
+        );
+        assert_eq!(
+            parse("/apis/metrics.k8s.io/v1beta1/namespaces/dev/pods/web"),
+            m(Some("dev"), Some("web"))
+        );
+        for p in [
+            "/apis/metrics.k8s.io/v1beta1/nodes",
+            "/apis/metrics.k8s.io/v1beta1/pods/web",
+            "/apis/metrics.k8s.io/v1/pods",
+            "/apis/metrics.k8s.io/v1beta1/namespaces/dev/pods/web/log",
+        ] {
+            assert_eq!(parse(p), None, "{p}");
+        }
     }
 
     #[test]
