@@ -190,7 +190,7 @@ async fn run_in(dir: &Path, parent: &str, o: &PodBenchOptions) -> Result<(), Str
     );
     println!(
         "{:<48} {:>12} {:>12}",
-        "memory per pod (median)", "RSS", "PSS"
+        "memory per pod at rest (median)", "RSS", "PSS"
     );
     for (what, rss, pss) in memory {
         println!("{what:<48} {:>9} KiB {:>8} KiB", rss, pss);
@@ -275,6 +275,8 @@ async fn measure(
         .lock()
         .map(|s| names.iter().map(|n| s.running[n] - t0).collect())
         .unwrap_or_default();
+    // Memory at rest: a shim trims its resident code after a second without events.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let memory = memory(dir).await;
     let t1 = Instant::now();
     let del = DeleteOptions::default();

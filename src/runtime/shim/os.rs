@@ -166,17 +166,8 @@ pub(super) fn release_clean_file_pages() {
     let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
         return;
     };
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
     let mut candidate: Option<(usize, usize)> = None;
-    let release = |range: Option<(usize, usize)>| {
-        if let Some((start, end)) = range {
-            // SAFETY: the range is one of our own file-backed, non-writable mappings with no
-            // private pages: discarding its page table entries loses nothing, the next access
-            // reads the same file pages again.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
-            }
-        }
-    };
     for line in smaps.lines() {
         let mut fields = line.split_whitespace();
         let Some(first) = fields.next() else {
@@ -198,11 +189,55 @@ pub(super) fn release_clean_file_pages() {
         // `Anonymous:` comes once per mapping, before the next header: private copies of
         // file pages show up there.
         if first == "Anonymous:" {
-            let anonymous = fields.next().unwrap_or("1");
-            if anonymous == "0" {
-                release(candidate.take());
+            if fields.next() == Some("0")
+                && let Some(r) = candidate
+            {
+                ranges.push(r);
             }
             candidate = None;
+        }
+    }
+    drop(smaps);
+    // All at once at the end, so that the parsing above does not fault its code back in.
+    for (start, end) in ranges {
+        // SAFETY: the range is one of our own file-backed, non-writable mappings with no
+        // private pages: discarding its page table entries loses nothing, the next access
+        // reads the same file pages again.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+        }
+    }
+}
+
+/// Blocks SIGCHLD and returns a non-blocking signalfd for it, so that the poll loop wakes
+/// when a child exits instead of polling for orphans on a timer: an idle shim then sleeps
+/// for good. Children get an empty signal mask again before they exec (`reset_signals`).
+pub(super) fn sigchld_fd() -> io::Result<OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: sigset operations on a local set; signalfd returns a new fd we own.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGCHLD);
+        if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        let fd = libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC);
+        if fd == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// Empties a signalfd (signals of one kind coalesce; the caller then reaps every child).
+pub(super) fn drain_signalfd(fd: BorrowedFd<'_>) {
+    let mut info = [0u8; 128];
+    loop {
+        // SAFETY: reading into a local buffer of the size of one signalfd_siginfo.
+        let n = unsafe { libc::read(fd.as_raw_fd(), info.as_mut_ptr().cast(), info.len()) };
+        if n <= 0 {
+            return;
         }
     }
 }

@@ -14,8 +14,9 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// How often re-parented orphans are reaped (the shim is a child subreaper).
-const REAP_EVERY: Duration = Duration::from_secs(5);
+/// How often re-parented orphans are reaped when no SIGCHLD woke the loop (the shim is a
+/// child subreaper; normally its signalfd reports every exit).
+const REAP_EVERY: Duration = Duration::from_secs(60);
 /// How long an exit record waits for the container's pipes to reach EOF: with its own pid
 /// namespace every writer is gone when the container is, but with a shared one a background
 /// child can keep the pipe open. Its output is still logged after the record is out.
@@ -44,6 +45,8 @@ pub(super) struct Server {
     runs: Vec<Run>,
     /// The latest run of every container started so far (what `State` reports).
     latest: Vec<ContainerRecord>,
+    /// Wakes the loop when a child exits (None: fall back to reaping on the timer).
+    sigchld: Option<std::os::fd::OwnedFd>,
 }
 
 struct Conn {
@@ -59,6 +62,7 @@ enum Tag {
     Watcher(usize),
     Exit(usize),
     Pipe(usize, usize),
+    Sigchld,
 }
 
 impl Server {
@@ -78,6 +82,7 @@ impl Server {
             watchers: Vec::new(),
             runs: Vec::new(),
             latest: Vec::new(),
+            sigchld: os::sigchld_fd().ok(),
         }
     }
 
@@ -100,6 +105,9 @@ impl Server {
             tags.push(tag);
         };
         add(self.listener.as_raw_fd(), Tag::Listener);
+        if let Some(fd) = &self.sigchld {
+            add(fd.as_raw_fd(), Tag::Sigchld);
+        }
         if let Some(sb) = &self.sandbox {
             add(sb.pidfd().as_raw_fd(), Tag::Holder);
         }
@@ -137,13 +145,21 @@ impl Server {
     pub fn serve(mut self) -> i32 {
         let mut buf = [0u8; READ_CHUNK];
         let mut last_reap = Instant::now();
-        // Whether anything happened since the resident code was last trimmed.
+        // Whether anything happened since the resident code was last trimmed, and whether
+        // to trim right before the next (long) wait.
         let mut busy = false;
+        let mut trim = false;
         loop {
             let (mut fds, tags) = self.poll_set();
             let mut timeout = self.timeout_ms(last_reap);
             if busy {
                 timeout = timeout.min(IDLE_TRIM_MS);
+            }
+            if trim {
+                // Quiet for a while: drop the code that handling the last events mapped in,
+                // as late as possible so that nothing runs between this and the wait.
+                os::release_clean_file_pages();
+                trim = false;
             }
             // SAFETY: fds is a valid array of pollfds for its length.
             let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
@@ -154,8 +170,7 @@ impl Server {
                 return self.teardown(1);
             }
             if n == 0 && busy {
-                // Quiet again: drop the code that handling the last events mapped in.
-                os::release_clean_file_pages();
+                trim = true;
                 busy = false;
             }
             busy |= n > 0;
@@ -178,6 +193,13 @@ impl Server {
                                 break;
                             }
                         }
+                    }
+                    Tag::Sigchld => {
+                        if let Some(fd) = &self.sigchld {
+                            os::drain_signalfd(fd.as_fd());
+                        }
+                        // Reap now rather than at the next timer.
+                        last_reap = Instant::now() - REAP_EVERY;
                     }
                     Tag::Exit(r) => {
                         let run = &mut self.runs[r];
