@@ -310,7 +310,8 @@ fn rss_pss(pid: i32) -> Option<(u64, u64)> {
     Some((field("Rss:")?, field("Pss:")?))
 }
 
-/// Median memory of the shims and sandbox holders of the running pods.
+/// Median memory of the shims and sandbox holders of the running pods, read from /proc
+/// without talking to the shims (a request would wake them and map their code back in).
 async fn memory(dir: &Path) -> Vec<(String, u64, u64)> {
     let mut shims = Vec::new();
     let mut holders = Vec::new();
@@ -318,13 +319,25 @@ async fn memory(dir: &Path) -> Vec<(String, u64, u64)> {
         .map(|e| e.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     for p in pods {
-        if let Ok(client) = crate::runtime::shim::connect(&p).await {
-            if let Some(m) = rss_pss(client.shim_pid) {
-                shims.push(m);
-            }
-            if let Some(m) = rss_pss(client.sandbox_pid) {
-                holders.push(m);
-            }
+        let Some(shim) = std::fs::read_to_string(p.join(crate::runtime::shim::PID_FILE))
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if let Some(m) = rss_pss(shim) {
+            shims.push(m);
+        }
+        // The holder is the shim's first child.
+        let children = std::fs::read_to_string(format!("/proc/{shim}/task/{shim}/children"))
+            .unwrap_or_default();
+        if let Some(m) = children
+            .split_whitespace()
+            .next()
+            .and_then(|c| c.parse::<i32>().ok())
+            .and_then(rss_pss)
+        {
+            holders.push(m);
         }
     }
     let median = |mut v: Vec<(u64, u64)>| -> (u64, u64) {
