@@ -269,6 +269,17 @@ fn sidecar_pod_shares_a_volume_and_localhost_as_root() {
     assert!(procs.iter().any(|l| l.contains("httpd")), "{procs:?}");
     let exit = p.run(&["exec", "web", "-c", "server", "--", "sh", "-c", "exit 3"]);
     assert_eq!(exit.code, 3, "{exit:?}");
+    // Live usage from the pod's cgroups, per container.
+    let top = p.run(&["top", "pod", "web", "--containers", "--no-headers"]);
+    let mut rows: Vec<String> = top
+        .ok()
+        .lines()
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    rows.sort();
+    assert_eq!(rows, ["web fetcher", "web server"], "{top:?}");
+    let missing = p.run(&["top", "pod", "nope"]);
+    assert!(missing.failed().contains("not found"), "{missing:?}");
 
     delete_and_check_gone(&p, "web", &uid);
 }
