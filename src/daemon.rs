@@ -266,6 +266,7 @@ async fn open_store_for_serve(state: &Path) -> Result<Arc<Store>, String> {
 
 /// Run headless: hold the store, run the controllers, serve the socket until SIGINT/SIGTERM.
 pub async fn serve(state: &Path, _opts: ServeOptions) -> Result<(), String> {
+    init_logging(LogTarget::Stderr, state);
     let store = open_store_for_serve(state).await?;
     let cluster: Arc<dyn Cluster> = embedded_cluster(state, store);
     let mut controllers = crate::controllers::start_all(cluster.clone());
@@ -295,6 +296,8 @@ pub async fn console(state: &Path) -> Result<(), String> {
         }
     }
     let store = open_store_for_serve(state).await?;
+    // The screen belongs to the console: its log lines go to a file.
+    init_logging(LogTarget::File, state);
     let cluster: Arc<dyn Cluster> = embedded_cluster(state, store);
     let mut controllers = crate::controllers::start_all(cluster.clone());
     controllers.extend(start_node_agent(cluster.clone(), state));
@@ -316,4 +319,38 @@ pub async fn console(state: &Path) -> Result<(), String> {
     }
     let _ = std::fs::remove_file(state.join(PID_FILE));
     result
+}
+
+/// Where the long-running process writes its log lines.
+enum LogTarget {
+    Stderr,
+    /// `<state>/peapod.log`, appended.
+    File,
+}
+
+/// Log lines of the controllers and the node agent: warnings by default, `PEAPOD_LOG`
+/// (a tracing filter such as `info` or `peapod::node=debug`) for more.
+fn init_logging(target: LogTarget, state: &Path) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("PEAPOD_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let _ = match target {
+        LogTarget::Stderr => builder.with_writer(std::io::stderr).try_init(),
+        LogTarget::File => {
+            let path = state.join("peapod.log");
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+            {
+                Ok(file) => builder
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(file))
+                    .try_init(),
+                Err(_) => return,
+            }
+        }
+    };
 }
