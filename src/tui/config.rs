@@ -65,7 +65,11 @@ impl std::fmt::Display for Problem {
 /// 1-based line of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 /// Parse a TOML document keeping spans, so problems can name their line. A syntax error
@@ -147,7 +151,21 @@ const KEYS: &[&str] = &[
 impl Config {
     /// Parse `config.toml`; every problem is reported with its line.
     pub fn parse(text: &str, file: &str) -> Result<Config, Vec<Problem>> {
-        let doc = parse_doc(text, file).map_err(|p| vec![p])?;
+        let (c, problems) = Config::parse_lenient(text, file);
+        if problems.is_empty() {
+            Ok(c)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Parse keeping the good settings when others are bad (the console still starts, and
+    /// `check-config` still checks the theme and keymap a bad file names).
+    pub fn parse_lenient(text: &str, file: &str) -> (Config, Vec<Problem>) {
+        let doc = match parse_doc(text, file) {
+            Ok(d) => d,
+            Err(p) => return (Config::default(), vec![p]),
+        };
         let mut c = Config::default();
         let mut problems = Vec::new();
         for (k, v) in doc.iter() {
@@ -170,9 +188,7 @@ impl Config {
                 ("keymap", DeValue::String(s)) if !s.trim().is_empty() => {
                     c.keymap = Some(s.to_string())
                 }
-                ("keymap", _) => {
-                    problems.push(bad("must be a keymap name (vim) or a file path"))
-                }
+                ("keymap", _) => problems.push(bad("must be a keymap name (vim) or a file path")),
                 ("log_buffer_lines", DeValue::Integer(i)) => {
                     match int_u64(i).and_then(|n| usize::try_from(n).ok()) {
                         Some(n) if (LOG_BUFFER_MIN..=LOG_BUFFER_MAX).contains(&n) => {
@@ -243,11 +259,7 @@ impl Config {
         }
         // The document is read in key order; report in file order.
         problems.sort_by_key(|p| p.line);
-        if problems.is_empty() {
-            Ok(c)
-        } else {
-            Err(problems)
-        }
+        (c, problems)
     }
 }
 
@@ -266,7 +278,10 @@ fn is_dns_label(s: &str) -> bool {
 
 /// `$XDG_CONFIG_HOME/peapod`, else `$HOME/.config/peapod`; `None` without either.
 pub fn config_dir_from(xdg: Option<&str>, home: Option<&str>) -> Option<PathBuf> {
-    match (xdg.filter(|s| !s.is_empty()), home.filter(|s| !s.is_empty())) {
+    match (
+        xdg.filter(|s| !s.is_empty()),
+        home.filter(|s| !s.is_empty()),
+    ) {
         (Some(x), _) => Some(Path::new(x).join("peapod")),
         (None, Some(h)) => Some(Path::new(h).join(".config").join("peapod")),
         (None, None) => None,
@@ -347,22 +362,18 @@ fn read(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
 pub fn load(opts: &LoadOptions) -> Loaded {
     let mut problems = Vec::new();
     let mut files = Vec::new();
-    let config_path = opts
-        .config
-        .clone()
-        .or_else(|| {
-            let p = opts.config_dir.as_ref()?.join("config.toml");
-            p.exists().then_some(p)
-        });
+    let config_path = opts.config.clone().or_else(|| {
+        let p = opts.config_dir.as_ref()?.join("config.toml");
+        p.exists().then_some(p)
+    });
     let mut config = Config::default();
     if let Some(path) = &config_path {
         let file = path.display().to_string();
         if let Some(text) = read(path, &mut problems) {
             files.push(file.clone());
-            match Config::parse(&text, &file) {
-                Ok(c) => config = c,
-                Err(ps) => problems.extend(ps),
-            }
+            let (c, ps) = Config::parse_lenient(&text, &file);
+            config = c;
+            problems.extend(ps);
         }
     }
     // Relative paths in config.toml are relative to its directory.
@@ -463,7 +474,9 @@ mod tests {
         assert!(has(
             "config.toml:2: refresh_rate_ms = 5: must be between 16 and 10000"
         ));
-        assert!(has("config.toml:3: readonly = \"yes\": must be true or false"));
+        assert!(has(
+            "config.toml:3: readonly = \"yes\": must be true or false"
+        ));
         assert!(has(
             "config.toml:4: unknown setting \"themes\"; did you mean \"theme\"?"
         ));
@@ -479,7 +492,10 @@ mod tests {
         assert!(e[0].to_string().contains("at most 9"), "{e:?}");
         let e = Config::parse("a = \n[x\n", "c.toml").unwrap_err();
         assert_eq!(e.len(), 1);
-        assert!(e[0].to_string().starts_with("c.toml:2: not valid TOML"), "{e:?}");
+        assert!(
+            e[0].to_string().starts_with("c.toml:2: not valid TOML"),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -512,7 +528,11 @@ mod tests {
             "theme = \"high-contrast\"\nkeymap = \"vim\"\n",
         )
         .unwrap();
-        std::fs::write(d.join("keymap.toml"), "[table]\n\"x\" = \"resource.delete\"\n").unwrap();
+        std::fs::write(
+            d.join("keymap.toml"),
+            "[table]\n\"x\" = \"resource.delete\"\n",
+        )
+        .unwrap();
         let opts = LoadOptions {
             config_dir: Some(d.to_path_buf()),
             ..Default::default()

@@ -48,10 +48,7 @@ pub type Seq = Vec<Key>;
 
 /// Show a sequence as written in keymap files: `g g`, `ctrl-d`.
 pub fn seq_label(seq: &[Key]) -> String {
-    seq.iter()
-        .map(Key::to_string)
-        .collect::<Vec<_>>()
-        .join(" ")
+    seq.iter().map(Key::to_string).collect::<Vec<_>>().join(" ")
 }
 
 /// Parse `"g g"` / `"ctrl-d"`.
@@ -208,12 +205,10 @@ impl Keymap {
                     }
                 };
                 if action != "noop" && !is_action(action) {
-                    let hint = crate::api::text::did_you_mean(
-                        action,
-                        ACTIONS.iter().map(|(a, _)| *a),
-                    )
-                    .map(|s| format!("; did you mean {s:?}?"))
-                    .unwrap_or_default();
+                    let hint =
+                        crate::api::text::did_you_mean(action, ACTIONS.iter().map(|(a, _)| *a))
+                            .map(|s| format!("; did you mean {s:?}?"))
+                            .unwrap_or_default();
                     problems.push(Problem::error(
                         file,
                         line,

@@ -51,7 +51,15 @@ fn default_resolves_by_context_with_fallback() {
         Some("focus.prev")
     );
     // ctrl-a is tmux's prefix: never bound.
-    for ctx in ["global", "table", "table.pods", "logs", "editor", "dialog", "command"] {
+    for ctx in [
+        "global",
+        "table",
+        "table.pods",
+        "logs",
+        "editor",
+        "dialog",
+        "command",
+    ] {
         assert_eq!(
             km.action(ctx, &ev(KeyCode::Char('a'), KeyModifiers::CONTROL)),
             None,
@@ -77,7 +85,10 @@ fn k9s_keys_and_kind_specific_s() {
     assert_eq!(km.action("table.pods", &ch('l')), Some("pod.logs"));
     assert_eq!(km.action("table.pods", &ch('p')), Some("pod.logs.previous"));
     assert_eq!(km.action("table.pods", &ch('s')), Some("pod.shell"));
-    assert_eq!(km.action("table.deployments", &ch('s')), Some("resource.scale"));
+    assert_eq!(
+        km.action("table.deployments", &ch('s')),
+        Some("resource.scale")
+    );
     assert_eq!(km.action("table.configmaps", &ch('s')), None);
     assert_eq!(
         km.action("table.pods", &ev(KeyCode::Char('F'), KeyModifiers::SHIFT)),
@@ -138,7 +149,11 @@ fn user_layer_replaces_keys_and_keeps_the_rest() {
         None
     );
     assert_eq!(km.action("table", &ch('j')), Some("row.down"));
-    let b = km.context("table").unwrap().get(&parse_seq("x").unwrap()).unwrap();
+    let b = km
+        .context("table")
+        .unwrap()
+        .get(&parse_seq("x").unwrap())
+        .unwrap();
     assert_eq!((b.file.as_str(), b.line), ("user.toml", Some(2)));
 }
 
@@ -192,7 +207,10 @@ fn sequences_pending_matched_nomatch() {
     );
     // vim drops q; ctrl-c still quits.
     assert_eq!(km.action("table", &ch('q')), None);
-    assert_eq!(km.sequence_action("table", "ctrl-c").as_deref(), Some("app.quit"));
+    assert_eq!(
+        km.sequence_action("table", "ctrl-c").as_deref(),
+        Some("app.quit")
+    );
     // An unbound key in the editor is text.
     assert_eq!(st.feed(&km, "editor", &ch('g')), KeyMatch::NoMatch);
 }
@@ -223,10 +241,18 @@ fn shadowing_a_destructive_key_warns() {
     let (_, p) = layered("[table.pods]\n\"ctrl-d\" = \"page.down\"\n");
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(!p[0].is_error());
-    assert!(p[0].to_string().starts_with("warning: user.toml:2: [table.pods] \"ctrl-d\""));
-    let (_, p) = layered("[logs]\n\"ctrl-c\" = \"logs.clear\"\n[global]\n\"x\" = \"pod.kill\"\n[table]\n\"x\" = \"row.down\"\n");
+    assert!(
+        p[0].to_string()
+            .starts_with("warning: user.toml:2: [table.pods] \"ctrl-d\"")
+    );
+    let (_, p) = layered(
+        "[logs]\n\"ctrl-c\" = \"logs.clear\"\n[global]\n\"x\" = \"pod.kill\"\n[table]\n\"x\" = \"row.down\"\n",
+    );
     assert_eq!(p.len(), 1, "{p:?}");
-    assert!(p[0].to_string().contains("shadows \"x\" = \"pod.kill\" in [global]"));
+    assert!(
+        p[0].to_string()
+            .contains("shadows \"x\" = \"pod.kill\" in [global]")
+    );
 }
 
 #[test]
@@ -240,15 +266,24 @@ fn bad_entries_are_all_reported_with_file_and_line() {
     assert_eq!(lines.len(), 6, "{lines:#?}");
     let has = |s: &str| lines.iter().any(|l| l.contains(s));
     assert!(has("k.toml:2: [table] unknown key \"ctrl-\""));
-    assert!(has("k.toml:3: [table] \"x\" = \"row.sideways\": unknown action"));
+    assert!(has(
+        "k.toml:3: [table] \"x\" = \"row.sideways\": unknown action"
+    ));
     assert!(has("did you mean \"resource.describe\"?"));
     assert!(has("k.toml:5: [table] \"z\" = 3: must be an action name"));
-    assert!(has("k.toml:6: [tabel]: unknown context; did you mean [table]?"));
-    assert!(has("[table.deploy]: use the plural resource name: [table.deployments]"));
+    assert!(has(
+        "k.toml:6: [tabel]: unknown context; did you mean [table]?"
+    ));
+    assert!(has(
+        "[table.deploy]: use the plural resource name: [table.deployments]"
+    ));
     // The good entry of the same file still applies.
     assert_eq!(km.action("table.pods", &ch('k')), Some("row.up"));
     let p = km.layer("[table\n", "k.toml");
-    assert!(p[0].to_string().starts_with("k.toml:1: not valid TOML"), "{p:?}");
+    assert!(
+        p[0].to_string().starts_with("k.toml:1: not valid TOML"),
+        "{p:?}"
+    );
 }
 
 #[test]
@@ -273,7 +308,9 @@ fn footer_shows_the_keys_that_work() {
 
 #[test]
 fn key_parsing_round_trips() {
-    for s in ["q", "ctrl-c", "G", "f5", "pagedown", "space", "alt-x", "ctrl-\\", "backtab"] {
+    for s in [
+        "q", "ctrl-c", "G", "f5", "pagedown", "space", "alt-x", "ctrl-\\", "backtab",
+    ] {
         let k = Key::parse(s).unwrap();
         assert_eq!(Key::parse(&k.to_string()).unwrap(), k, "{s}");
     }

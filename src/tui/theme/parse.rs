@@ -100,7 +100,8 @@ fn style(v: &DeValue<'_>) -> Result<Style, String> {
                 let k = k.get_ref().as_ref();
                 match (k, v.get_ref()) {
                     ("fg" | "bg", DeValue::String(s)) => {
-                        let c = color(s).ok_or_else(|| format!("{k} = {:?} is {HELP}", s.as_ref()))?;
+                        let c =
+                            color(s).ok_or_else(|| format!("{k} = {:?} is {HELP}", s.as_ref()))?;
                         st = if k == "fg" { st.fg(c) } else { st.bg(c) };
                     }
                     (m, DeValue::Boolean(on)) if modifier(m).is_some() => {
@@ -122,7 +123,10 @@ fn style(v: &DeValue<'_>) -> Result<Style, String> {
             }
             Ok(st)
         }
-        other => Err(format!("{} is {HELP}, nor a style table", show_value(other))),
+        other => Err(format!(
+            "{} is {HELP}, nor a style table",
+            show_value(other)
+        )),
     }
 }
 
@@ -149,7 +153,10 @@ pub fn parse(text: &str, file: &str, base: Theme) -> Result<Theme, Vec<Problem>>
             problems.push(Problem::error(
                 file,
                 Some(line_of(text, sec.span().start)),
-                format!("[{section}]: unknown section; sections are {}", names.join(", ")),
+                format!(
+                    "[{section}]: unknown section; sections are {}",
+                    names.join(", ")
+                ),
             ));
             continue;
         };
@@ -165,7 +172,11 @@ pub fn parse(text: &str, file: &str, base: Theme) -> Result<Theme, Vec<Problem>>
             let role = k.get_ref().as_ref();
             let line = Some(line_of(text, k.span().start));
             let mut bad = |msg: String| {
-                problems.push(Problem::error(file, line, format!("[{section}] {role}: {msg}")))
+                problems.push(Problem::error(
+                    file,
+                    line,
+                    format!("[{section}] {role}: {msg}"),
+                ))
             };
             if !roles.contains(&role) {
                 bad(format!("unknown role; roles are {}", roles.join(", ")));

@@ -54,20 +54,21 @@ fn every_shipped_theme_parses_and_sets_every_role() {
 #[test]
 fn high_contrast_avoids_red_and_green() {
     let t = Theme::builtin("high-contrast").unwrap();
-    let reds_greens = [
-        Color::Red,
-        Color::Green,
-        Color::LightRed,
-        Color::LightGreen,
-    ];
+    let reds_greens = [Color::Red, Color::Green, Color::LightRed, Color::LightGreen];
     for (role, st) in all_roles(&t) {
         for c in [st.fg, st.bg].into_iter().flatten() {
             assert!(!reds_greens.contains(&c), "{role} uses {c:?}");
         }
     }
     // Healthy and broken differ in more than hue.
-    assert_ne!(t.status_roles.running.add_modifier, t.status_roles.failed.add_modifier);
-    assert_ne!(t.status_roles.failed.add_modifier, t.status_roles.crashloop.add_modifier);
+    assert_ne!(
+        t.status_roles.running.add_modifier,
+        t.status_roles.failed.add_modifier
+    );
+    assert_ne!(
+        t.status_roles.failed.add_modifier,
+        t.status_roles.crashloop.add_modifier
+    );
 }
 
 #[test]
@@ -87,7 +88,11 @@ fn statuses_map_to_roles_and_the_old_api_still_works() {
 
 #[test]
 fn default_colour_keeps_the_terminal_background() {
-    let t = Theme::parse("[ui]\nheader = { fg = \"white\", bg = \"default\" }\n", "t.toml").unwrap();
+    let t = Theme::parse(
+        "[ui]\nheader = { fg = \"white\", bg = \"default\" }\n",
+        "t.toml",
+    )
+    .unwrap();
     assert_eq!(t.ui.header.bg, Some(Color::Reset));
     assert_eq!(t.header_bg, Color::Reset);
     // Partial themes keep dark's other roles.
@@ -100,8 +105,17 @@ fn no_color_is_modifiers_only() {
     for (role, st) in all_roles(&t) {
         assert_eq!((st.fg, st.bg), (None, None), "{role}");
     }
-    assert!(t.logs.containers.iter().all(|s| s.fg.is_none() && s.bg.is_none()));
-    assert_ne!(t.ui.selection, Style::default(), "selection must stay visible");
+    assert!(
+        t.logs
+            .containers
+            .iter()
+            .all(|s| s.fg.is_none() && s.bg.is_none())
+    );
+    assert_ne!(
+        t.ui.selection,
+        Style::default(),
+        "selection must stay visible"
+    );
     assert_eq!(t.status("Running"), Color::Reset);
 }
 
@@ -115,22 +129,47 @@ fn bad_themes_report_each_problem_with_line() {
         .map(Problem::to_string)
         .collect();
     assert_eq!(e.len(), 5, "{e:#?}");
-    assert!(e[0].starts_with("t.toml:2: [ui] header: \"sky\" is not a colour"), "{e:?}");
-    assert!(e.iter().any(|l| l.starts_with("t.toml:3: [ui] border: blink = true")));
-    assert!(e.iter().any(|l| l.starts_with("t.toml:4: [ui] borders: unknown role")));
-    assert!(e.iter().any(|l| l.contains("containers: must be a non-empty list")));
-    assert!(e.iter().any(|l| l.starts_with("t.toml:7: [colours]: unknown section")));
+    assert!(
+        e[0].starts_with("t.toml:2: [ui] header: \"sky\" is not a colour"),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|l| l.starts_with("t.toml:3: [ui] border: blink = true"))
+    );
+    assert!(
+        e.iter()
+            .any(|l| l.starts_with("t.toml:4: [ui] borders: unknown role"))
+    );
+    assert!(
+        e.iter()
+            .any(|l| l.contains("containers: must be a non-empty list"))
+    );
+    assert!(
+        e.iter()
+            .any(|l| l.starts_with("t.toml:7: [colours]: unknown section"))
+    );
 }
 
 #[test]
 fn load_by_name_or_path() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("mine.toml"), "[status]\nrunning = \"#00ff00\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("mine.toml"),
+        "[status]\nrunning = \"#00ff00\"\n",
+    )
+    .unwrap();
     let (t, file) = Theme::load("mine.toml", dir.path()).unwrap();
     assert_eq!(t.status_roles.running.fg, Some(Color::Rgb(0, 255, 0)));
     assert!(file.ends_with("mine.toml"));
     let (t, file) = Theme::load("light", dir.path()).unwrap();
-    assert_eq!((t.name.as_str(), file.as_str()), ("light", "themes/light.toml"));
+    assert_eq!(
+        (t.name.as_str(), file.as_str()),
+        ("light", "themes/light.toml")
+    );
     let e = Theme::load("solarized", dir.path()).unwrap_err();
-    assert!(e[0].to_string().contains("shipped themes: dark, default, light, high-contrast"));
+    assert!(
+        e[0].to_string()
+            .contains("shipped themes: dark, default, light, high-contrast")
+    );
 }
