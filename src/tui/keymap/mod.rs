@@ -216,7 +216,26 @@ impl Keymap {
                     ));
                     continue;
                 }
-                self.contexts.entry(ctx.clone()).or_default().insert(
+                let entry = self.contexts.entry(ctx.clone()).or_default();
+                // `G` and `shift-g` are one key: two spellings in one file and context must
+                // agree, or one of them would silently lose.
+                if let Some(prev) = entry.get(&seq)
+                    && prev.file == file
+                    && prev.action != action
+                {
+                    problems.push(Problem::error(
+                        file,
+                        line,
+                        format!(
+                            "[{ctx}] {key:?} = {action:?}: the same key as line {} \
+                             (bound to {:?}); keep one of them",
+                            prev.line.unwrap_or(0),
+                            prev.action
+                        ),
+                    ));
+                    continue;
+                }
+                entry.insert(
                     seq,
                     Binding {
                         action: action.to_string(),

@@ -287,6 +287,27 @@ fn bad_entries_are_all_reported_with_file_and_line() {
 }
 
 #[test]
+fn two_spellings_of_one_key_must_agree() {
+    let mut km = Keymap::default();
+    let p = km.layer(
+        "[table]\n\"G\" = \"row.last\"\n\"shift-g\" = \"row.first\"\n",
+        "k.toml",
+    );
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].to_string().contains("the same key as line"),
+        "{}",
+        p[0]
+    );
+    // Same action twice is harmless (the default has shift-tab and backtab).
+    let p = km.layer(
+        "[table]\n\"G\" = \"row.last\"\n\"shift-g\" = \"row.last\"\n",
+        "j.toml",
+    );
+    assert_eq!(p, vec![]);
+}
+
+#[test]
 fn footer_shows_the_keys_that_work() {
     let km = Keymap::default_map();
     let f = km.footer("table.pods");
