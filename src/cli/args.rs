@@ -62,6 +62,8 @@ pub enum Command {
     /// Manage local images: import, pull, ls, rm, inspect (no cluster needed).
     #[command(subcommand)]
     Image(super::image::ImageCommand),
+    /// Check the console's config, keymaps and theme; print each problem on one line.
+    CheckConfig(super::check_config::CheckConfigArgs),
 }
 
 #[derive(Debug, Args)]

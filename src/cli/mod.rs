@@ -4,6 +4,7 @@
 
 mod apply;
 pub mod args;
+pub mod check_config;
 mod config;
 mod delete;
 mod describe;
@@ -212,6 +213,7 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         }
         Command::Config(c) => return config::run(c, ctx, io),
         Command::Image(c) => return image::run(c, ctx, io),
+        Command::CheckConfig(c) => return check_config::run(&c, io),
         Command::Bench(b) => {
             if let Some(args::BenchTarget::Pods { runs, count }) = b.target {
                 let opts = crate::bench::pods::PodBenchOptions { runs, count };
@@ -260,7 +262,8 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         | Command::Config(_)
         | Command::ApiResources(_)
         | Command::Bench(_)
-        | Command::Image(_) => Ok(()),
+        | Command::Image(_)
+        | Command::CheckConfig(_) => Ok(()),
     }
 }
 

@@ -2,6 +2,7 @@
 //! the pods pane, both live from watches, with keyboard focus and selection. The full console
 //! (labels and logs panes, command mode, actions, keymaps, themes) grows here.
 
+pub mod config;
 pub mod keymap;
 mod state;
 pub mod theme;
