@@ -87,7 +87,16 @@ async fn event_loop(
     spawn_watch(cluster.clone(), "namespaces", tx.clone());
     spawn_watch(cluster.clone(), "pods", tx.clone());
     spawn_input(tx);
-    let mut app = App::new(cluster.endpoint());
+    let loaded = config::load(&config::LoadOptions::from_env(None, None));
+    let warning = match loaded.problems.as_slice() {
+        [] => None,
+        [one] => Some(format!("{one} (peapod check-config)")),
+        [first, rest @ ..] => Some(format!(
+            "{first} and {} more (peapod check-config)",
+            rest.len()
+        )),
+    };
+    let mut app = App::with_config(cluster.endpoint(), loaded.keymap, loaded.theme, warning);
     let mut tick = tokio::time::interval(Duration::from_millis(33));
     let mut dirty = true;
     loop {
@@ -115,10 +124,20 @@ async fn event_loop(
     }
 }
 
+/// The action a key completes in the pods table, if any (multi-key bindings wait for their
+/// next key). Any key clears the config warning.
+fn feed_key(app: &mut App, k: &event::KeyEvent) -> Option<String> {
+    app.warning = None;
+    match app.keys.feed(&app.keymap, "table.pods", k) {
+        keymap::KeyMatch::Matched(action) => Some(action),
+        keymap::KeyMatch::Pending | keymap::KeyMatch::NoMatch => None,
+    }
+}
+
 /// Apply one message; true means quit.
 fn handle(app: &mut App, msg: Msg) -> bool {
     match msg {
-        Msg::Key(k) => match app.keymap.action("table", &k) {
+        Msg::Key(k) => match feed_key(app, &k).as_deref() {
             Some("app.quit") => return true,
             Some("focus.next") | Some("focus.prev") => app.toggle_focus(),
             Some("row.up") => app.move_selection(-1),

@@ -18,6 +18,10 @@ pub struct App {
     pub endpoint: String,
     pub keymap: Keymap,
     pub theme: Theme,
+    /// Keys typed so far of a multi-key binding (`g g`).
+    pub keys: crate::tui::keymap::KeyState,
+    /// Problems in the user's config, keymap or theme, shown until a key is pressed.
+    pub warning: Option<String>,
     pub namespaces: BTreeMap<String, Value>,
     /// Keyed by (namespace, name) so the table is sorted like kubectl's.
     pub pods: BTreeMap<(String, String), Value>,
@@ -28,11 +32,30 @@ pub struct App {
 }
 
 impl App {
+    #[cfg(test)]
     pub fn new(endpoint: String) -> App {
+        Self::with_config(
+            endpoint,
+            Keymap::default_map(),
+            Theme::default_theme(),
+            None,
+        )
+    }
+
+    /// A console with the user's keymap layers and theme (see `tui::config::load`); the
+    /// problems found while loading them are shown as a warning line.
+    pub fn with_config(
+        endpoint: String,
+        keymap: Keymap,
+        theme: Theme,
+        warning: Option<String>,
+    ) -> App {
         App {
             endpoint,
-            keymap: Keymap::default_map(),
-            theme: Theme::default_theme(),
+            keymap,
+            theme,
+            keys: crate::tui::keymap::KeyState::new(),
+            warning,
             namespaces: BTreeMap::new(),
             pods: BTreeMap::new(),
             ns_index: 0,

@@ -30,7 +30,7 @@ fn footer_text(app: &App) -> String {
         ("namespace.all", "all namespaces"),
         ("app.quit", "quit"),
     ];
-    items
+    let keys = items
         .iter()
         .filter_map(|(action, label)| {
             app.keymap
@@ -38,7 +38,12 @@ fn footer_text(app: &App) -> String {
                 .map(|k| format!("<{k}> {label}"))
         })
         .collect::<Vec<_>>()
-        .join("  ")
+        .join("  ");
+    match (&app.warning, app.keys.pending()) {
+        (Some(w), _) => format!("warning: {w}"),
+        (None, p) if !p.is_empty() => format!("{} …", crate::tui::keymap::seq_label(p)),
+        _ => keys,
+    }
 }
 
 pub fn draw(f: &mut Frame, app: &App) {
