@@ -3,6 +3,7 @@
 //! (labels and logs panes, command mode, actions, keymaps, themes) grows here.
 
 pub mod keymap;
+pub mod logs;
 mod state;
 pub mod theme;
 mod view;
