@@ -376,4 +376,67 @@ mod tests {
         assert_eq!(got, ["a", "b"]);
         assert!(matches!(end, Some(Err(m)) if m.contains("boom")));
     }
+
+    async fn collect(mut rx: mpsc::Receiver<Batch>) -> (Vec<LogLine>, Option<Result<(), String>>) {
+        let (mut lines, mut end) = (Vec::new(), None);
+        while let Some(b) = rx.recv().await {
+            lines.extend(b.lines);
+            end = b.end.or(end);
+        }
+        (lines, end)
+    }
+
+    #[tokio::test]
+    async fn tails_a_pod_container_through_the_cluster() {
+        use crate::api::request::WriteOptions;
+        use crate::cluster::embedded::EmbeddedCluster;
+        use crate::runtime::logs::{LogWriter, Rotation, Stream};
+        use crate::store::{Store, StoreOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Arc::new(Store::open(&dir.path().join("s.redb"), StoreOptions::default()).unwrap());
+        let log_dir = dir.path().join("logs");
+        let c = EmbeddedCluster::new(store, log_dir.clone());
+        let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"containers": [{"name": "app", "image": "busybox:1.36"}]}});
+        let pod = c.create(pod, &WriteOptions::default()).await.unwrap();
+        let cdir = crate::cluster::logs::container_dir(&log_dir, &pod, "app");
+        let mut w = LogWriter::open(&cdir, 0, Rotation::default()).unwrap();
+        w.write(Stream::Stdout, b"hello\n\x1b[31mred\x1b[0m\n")
+            .unwrap();
+        w.flush().unwrap();
+        let cluster: Arc<dyn Cluster> = Arc::new(c);
+        let target = LogTarget {
+            namespace: "default".into(),
+            pod: "web".into(),
+            container: Some("app".into()),
+            tag_container: true,
+        };
+        let opts = LogOptions {
+            timestamps: true,
+            ..LogOptions::default()
+        };
+        let (rx, h) = spawn_tail(cluster.clone(), target.clone(), opts.clone());
+        let (lines, end) = collect(rx).await;
+        h.await.unwrap();
+        assert_eq!(end, Some(Ok(())));
+        let texts: Vec<&str> = lines.iter().map(|l| l.text.as_ref()).collect();
+        assert_eq!(texts, ["hello", "red"]);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.ts.is_some() && l.container.as_deref() == Some("app"))
+        );
+        assert!(!lines[1].styles.is_empty(), "ANSI parsed");
+        // A pod that does not exist ends the tail with the server's message.
+        let missing = LogTarget {
+            pod: "nope".into(),
+            ..target
+        };
+        let (rx, _h) = spawn_tail(cluster, missing, opts);
+        let (lines, end) = collect(rx).await;
+        assert!(lines.is_empty());
+        assert!(matches!(end, Some(Err(m)) if m.contains("nope")));
+    }
 }

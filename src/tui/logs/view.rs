@@ -288,7 +288,7 @@ mod tests {
         assert!(find_matches("nothing", &n).is_empty());
         assert!(find_matches("x", &[]).is_empty());
         let n = lower_chars("ÄB");
-        assert_eq!(find_matches("xäb", &n), [1..4]);
+        assert_eq!(find_matches("xäb", &n), vec![1..4]);
         assert_eq!(find_matches("aaaa", &lower_chars("aa")), [0..2, 2..4]);
     }
 
@@ -366,8 +366,10 @@ mod tests {
         }
         assert_eq!(r, TimeRange::Tail(100));
         assert_eq!(TimeRange::Since(60).next(), TimeRange::Since(300));
-        let mut v = LogView::default();
-        v.range = TimeRange::Since(3600);
+        let v = LogView {
+            range: TimeRange::Since(3600),
+            ..LogView::default()
+        };
         let o = v.options(&LogOptions::default());
         assert_eq!((o.since_seconds, o.timestamps), (Some(3600), true));
     }
