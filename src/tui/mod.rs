@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod keymap;
+pub mod logs;
 mod state;
 pub mod theme;
 mod view;

@@ -1,0 +1,24 @@
+//! The logs pane: a live tail that never blocks the UI.
+//!
+//! - [`LogBuffer`] keeps the last N lines (a ring; old lines fall out and are counted).
+//! - [`spawn_tail`] reads a pod container's log stream on a tokio task and hands the UI whole
+//!   batches of parsed lines; when the UI lags it coalesces and drops the oldest, never
+//!   stalling the stream reader.
+//! - [`LogView`] is the view state (follow/pause, wrap, timestamps, search, time range).
+//! - [`LogsPane`] draws only the visible slice, so a frame costs the same with ten lines or a
+//!   million in the buffer.
+
+pub mod ansi;
+mod buffer;
+mod pane;
+mod tail;
+#[cfg(test)]
+mod tests;
+mod view;
+
+pub use buffer::{DEFAULT_CAPACITY, LineKind, LogBuffer, LogLine, StreamKind};
+pub use pane::{LogStyles, LogsPane};
+pub use tail::{
+    Batch, LogTarget, TailConfig, parse_line, spawn_tail, spawn_tail_stream, spawn_tail_with,
+};
+pub use view::{LogView, TimeRange, find_matches};
