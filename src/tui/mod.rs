@@ -10,7 +10,7 @@ pub mod theme;
 mod view;
 
 use crate::api::kinds;
-use crate::api::request::{ListOptions, WatchEvent};
+use crate::api::request::{ListOptions, LogOptions, WatchEvent};
 use crate::cluster::Cluster;
 use crossterm::event::{self, Event, KeyEventKind};
 use futures::StreamExt;
@@ -27,6 +27,90 @@ enum Msg {
     Pod(WatchEvent),
     /// A watch restarted: drop what it delivered before.
     Reset(&'static str),
+    /// Lines for the logs pane from tail number `.0` (older tails' batches are dropped).
+    Logs(u64, logs::Batch),
+}
+
+/// The running tail of the logs pane.
+struct Tail {
+    generation: u64,
+    task: tokio::task::JoinHandle<()>,
+    forward: tokio::task::JoinHandle<()>,
+    started: std::time::Instant,
+}
+
+impl Drop for Tail {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.forward.abort();
+    }
+}
+
+/// Keeps the logs pane on the selected pod: a new pod starts a new tail; a stopped container
+/// that restarts continues in the same pane after a restart marker; a tail that could not
+/// start (the container is not running yet) is retried when the pod changes.
+fn sync_logs(
+    app: &mut App,
+    cluster: &Arc<dyn Cluster>,
+    tx: &mpsc::Sender<Msg>,
+    tail: &mut Option<Tail>,
+    generation: &mut u64,
+) {
+    let wanted = app.wanted_log_source();
+    let same_pod = wanted.as_ref().map(|w| &w.uid) == app.log_source.as_ref().map(|s| &s.uid);
+    let restarted = match (&wanted, &app.log_source, &app.log_ended) {
+        (Some(w), Some(s), Some(Ok(()))) => same_pod && w.restarts > s.restarts,
+        _ => false,
+    };
+    let retry = matches!(app.log_ended, Some(Err(_)))
+        && same_pod
+        && tail
+            .as_ref()
+            .is_none_or(|t| t.started.elapsed() >= Duration::from_secs(1));
+    if same_pod && !restarted && !retry {
+        return;
+    }
+    *tail = None;
+    if !same_pod {
+        app.logs.clear();
+        app.log_view = logs::LogView::default();
+    } else if restarted {
+        app.logs.mark_restart(None);
+    }
+    app.log_source = wanted.clone();
+    app.log_ended = None;
+    let Some(source) = wanted else {
+        return;
+    };
+    *generation += 1;
+    let target = logs::LogTarget {
+        namespace: source.namespace,
+        pod: source.pod,
+        container: None,
+        tag_container: false,
+    };
+    // A new pod shows its recent past; a restarted container its whole new log.
+    let base = LogOptions {
+        follow: true,
+        tail_lines: (!same_pod).then_some(1000),
+        ..Default::default()
+    };
+    let opts = app.log_view.options(&base);
+    let (mut batches, task) = logs::spawn_tail(cluster.clone(), target, opts);
+    let (tx, generation_now) = (tx.clone(), *generation);
+    let forward = tokio::spawn(async move {
+        while let Some(b) = batches.recv().await {
+            if tx.send(Msg::Logs(generation_now, b)).await.is_err() {
+                return;
+            }
+        }
+    });
+    *tail = Some(Tail {
+        generation: generation_now,
+        task,
+        forward,
+        started: std::time::Instant::now(),
+    });
 }
 
 /// Keep one kind in sync: watch (initial snapshot as ADDED), and on error start again.
@@ -87,6 +171,7 @@ async fn event_loop(
     let (tx, mut rx) = mpsc::channel::<Msg>(4096);
     spawn_watch(cluster.clone(), "namespaces", tx.clone());
     spawn_watch(cluster.clone(), "pods", tx.clone());
+    let log_tx = tx.clone();
     spawn_input(tx);
     let loaded = config::load(&config::LoadOptions::from_env(None, None));
     let warning = match loaded.problems.as_slice() {
@@ -100,22 +185,29 @@ async fn event_loop(
     let mut app = App::with_config(cluster.endpoint(), loaded.keymap, loaded.theme, warning);
     let mut tick = tokio::time::interval(Duration::from_millis(33));
     let mut dirty = true;
+    let mut tail: Option<Tail> = None;
+    let mut generation = 0u64;
     loop {
         tokio::select! {
             msg = rx.recv() => {
                 let Some(msg) = msg else { return Ok(()) };
-                if handle(&mut app, msg) {
+                let current = tail.as_ref().map(|t| t.generation);
+                if handle(&mut app, msg, current) {
                     return Ok(());
                 }
                 // Drain what else is queued before drawing: bursts cost one frame.
                 while let Ok(msg) = rx.try_recv() {
-                    if handle(&mut app, msg) {
+                    if handle(&mut app, msg, current) {
                         return Ok(());
                     }
                 }
+                sync_logs(&mut app, &cluster, &log_tx, &mut tail, &mut generation);
                 dirty = true;
             }
             _ = tick.tick() => {
+                if let Ok(size) = terminal.size() {
+                    app.log_height = view::log_lines(size.height);
+                }
                 if dirty {
                     terminal.draw(|f| view::draw(f, &app)).map_err(|e| format!("drawing failed: {e}"))?;
                     dirty = false;
@@ -129,18 +221,29 @@ async fn event_loop(
 /// next key). Any key clears the config warning.
 fn feed_key(app: &mut App, k: &event::KeyEvent) -> Option<String> {
     app.warning = None;
-    match app.keys.feed(&app.keymap, "table.pods", k) {
+    let context = if app.focus == state::Focus::Logs {
+        "logs"
+    } else {
+        "table.pods"
+    };
+    match app.keys.feed(&app.keymap, context, k) {
         keymap::KeyMatch::Matched(action) => Some(action),
         keymap::KeyMatch::Pending | keymap::KeyMatch::NoMatch => None,
     }
 }
 
-/// Apply one message; true means quit.
-fn handle(app: &mut App, msg: Msg) -> bool {
+/// Apply one message; true means quit. `tail` is the generation of the running log tail.
+fn handle(app: &mut App, msg: Msg, tail: Option<u64>) -> bool {
     match msg {
         Msg::Key(k) => match feed_key(app, &k).as_deref() {
             Some("app.quit") => return true,
-            Some("focus.next") | Some("focus.prev") => app.toggle_focus(),
+            Some("focus.next") => app.focus_next(),
+            Some("focus.prev") => app.focus_prev(),
+            Some("logs.follow") => app.log_view.toggle_follow(&app.logs, app.log_height),
+            Some("logs.wrap") => app.log_view.toggle_wrap(),
+            Some("logs.timestamps") => app.log_view.toggle_timestamps(),
+            Some("row.first") if app.focus == Focus::Logs => app.log_view.to_top(&app.logs),
+            Some("row.last") if app.focus == Focus::Logs => app.log_view.resume(),
             Some("row.up") => app.move_selection(-1),
             Some("row.down") => app.move_selection(1),
             Some("page.up") => app.move_selection(-10),
@@ -148,13 +251,25 @@ fn handle(app: &mut App, msg: Msg) -> bool {
             Some("row.first") => app.move_selection(i64::MIN / 2),
             Some("row.last") => app.move_selection(i64::MAX / 2),
             Some("namespace.all") => app.select_all_namespaces(),
-            Some("row.open") if app.focus == Focus::Namespaces => app.toggle_focus(),
+            Some("row.open") if app.focus == Focus::Namespaces => app.focus_next(),
             _ => {}
         },
         Msg::Resize => {}
         Msg::Namespace(ev) => app.apply_namespace(ev),
         Msg::Pod(ev) => app.apply_pod(ev),
         Msg::Reset(plural) => app.reset(plural),
+        Msg::Logs(generation, batch) => {
+            if Some(generation) == tail {
+                app.logs.note_dropped(batch.dropped);
+                app.logs.push_batch(batch.lines);
+                if let Some(end) = batch.end {
+                    if let Err(e) = &end {
+                        app.logs.push(logs::LogLine::new(&format!("({e})")));
+                    }
+                    app.log_ended = Some(end);
+                }
+            }
+        }
     }
     false
 }

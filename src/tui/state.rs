@@ -12,6 +12,17 @@ use std::collections::BTreeMap;
 pub enum Focus {
     Namespaces,
     Pods,
+    Logs,
+}
+
+/// The pod the logs pane follows: its namespace, name and uid (a new pod of the same name
+/// is another source), and the restart count of its first container when the tail started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSource {
+    pub namespace: String,
+    pub pod: String,
+    pub uid: String,
+    pub restarts: i64,
 }
 
 pub struct App {
@@ -29,6 +40,15 @@ pub struct App {
     pub ns_index: usize,
     pub pod_index: usize,
     pub focus: Focus,
+    /// The logs pane: what it follows, its lines and its view (follow, wrap, scroll).
+    pub log_source: Option<LogSource>,
+    pub logs: crate::tui::logs::LogBuffer,
+    pub log_view: crate::tui::logs::LogView,
+    /// How the last tail ended: `Ok` when the container stopped (a new tail starts when it
+    /// restarts), `Err` when it could not start (retried as the pod changes).
+    pub log_ended: Option<Result<(), String>>,
+    /// Lines the logs pane showed in the last frame (for paging).
+    pub log_height: usize,
 }
 
 impl App {
@@ -61,7 +81,26 @@ impl App {
             ns_index: 0,
             pod_index: 0,
             focus: Focus::Pods,
+            log_source: None,
+            logs: crate::tui::logs::LogBuffer::new(crate::tui::logs::DEFAULT_CAPACITY),
+            log_view: crate::tui::logs::LogView::default(),
+            log_ended: None,
+            log_height: 10,
         }
+    }
+
+    /// The pod the logs pane should follow now: the selected one.
+    pub fn wanted_log_source(&self) -> Option<LogSource> {
+        let pod = *self.visible_pods().get(self.pod_index)?;
+        Some(LogSource {
+            namespace: pod.namespace().unwrap_or("default").to_string(),
+            pod: pod.name().to_string(),
+            uid: pod.uid().to_string(),
+            restarts: pod
+                .pointer("/status/containerStatuses/0/restartCount")
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
+        })
     }
 
     /// The selected namespace; None = all.
@@ -139,11 +178,20 @@ impl App {
         self.clamp();
     }
 
-    pub fn toggle_focus(&mut self) {
-        self.focus = if self.focus == Focus::Pods {
-            Focus::Namespaces
-        } else {
-            Focus::Pods
+    /// Tab order: namespaces → pods → logs → namespaces.
+    pub fn focus_next(&mut self) {
+        self.focus = match self.focus {
+            Focus::Namespaces => Focus::Pods,
+            Focus::Pods => Focus::Logs,
+            Focus::Logs => Focus::Namespaces,
+        };
+    }
+
+    pub fn focus_prev(&mut self) {
+        self.focus = match self.focus {
+            Focus::Namespaces => Focus::Logs,
+            Focus::Pods => Focus::Namespaces,
+            Focus::Logs => Focus::Pods,
         };
     }
 
@@ -165,6 +213,15 @@ impl App {
                 self.pod_index = 0;
             }
             Focus::Pods => self.pod_index = step(self.pod_index, self.visible_pods().len()),
+            Focus::Logs => {
+                let h = self.log_height.max(1);
+                let n = delta.unsigned_abs().min(usize::MAX as u64) as usize;
+                if delta < 0 {
+                    self.log_view.scroll_up(&self.logs, h, n);
+                } else {
+                    self.log_view.scroll_down(&self.logs, h, n);
+                }
+            }
         }
     }
 

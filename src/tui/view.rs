@@ -46,6 +46,38 @@ fn footer_text(app: &App) -> String {
     }
 }
 
+/// Rows of the logs pane (with its border) in a body this high: about 40%, at least 5.
+pub fn logs_pane_height(body: u16) -> u16 {
+    (body * 2 / 5).max(5).min(body.saturating_sub(5))
+}
+
+/// Lines of log text the pane shows for a terminal this high (header and footer take one
+/// row each, the border two).
+pub fn log_lines(terminal_height: u16) -> usize {
+    logs_pane_height(terminal_height.saturating_sub(2)).saturating_sub(2) as usize
+}
+
+fn draw_logs(f: &mut Frame, app: &App, area: ratatui::layout::Rect) {
+    let source = app
+        .log_source
+        .as_ref()
+        .map(|s| format!("{}/{}", s.namespace, s.pod))
+        .unwrap_or_else(|| "no pod selected".to_string());
+    let styles = crate::tui::logs::LogStyles {
+        // The border shows focus like the other panes.
+        border: Style::default().fg(if app.focus == Focus::Logs {
+            app.theme.focused
+        } else {
+            app.theme.unfocused
+        }),
+        ..Default::default()
+    };
+    f.render_widget(
+        crate::tui::logs::LogsPane::new(&app.logs, &app.log_view, &source).styles(styles),
+        area,
+    );
+}
+
 pub fn draw(f: &mut Frame, app: &App) {
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(1),
@@ -82,8 +114,14 @@ pub fn draw(f: &mut Frame, app: &App) {
         .unwrap_or(3)
         .clamp(8, 30) as u16
         + 10;
-    let [ns_area, pods_area] =
+    let [ns_area, right] =
         Layout::horizontal([Constraint::Length(ns_width), Constraint::Min(20)]).areas(body);
+    let [pods_area, logs_area] = Layout::vertical([
+        Constraint::Min(5),
+        Constraint::Length(logs_pane_height(right.height)),
+    ])
+    .areas(right);
+    draw_logs(f, app, logs_area);
 
     let mut ns_rows = vec![Row::new(vec![
         Cell::from("all"),
