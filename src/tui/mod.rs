@@ -4,6 +4,7 @@
 
 pub mod keymap;
 mod state;
+pub mod table;
 pub mod theme;
 mod view;
 
