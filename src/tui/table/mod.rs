@@ -422,7 +422,7 @@ impl ResourceTable {
         self.marks.clear();
     }
 
-    /// Marked objects that still exist, in display order of keys (sorted by key).
+    /// Marked objects that still exist, sorted by key.
     pub fn marked(&self) -> Vec<Arc<Value>> {
         let mut keys: Vec<&String> = self
             .marks

@@ -41,6 +41,20 @@ impl SortColumn {
         c.resolve(kind)
     }
 
+    /// k9s' sort keys: shift-N name, shift-A age, shift-S status, shift-T restarts, shift-C
+    /// CPU, shift-M memory (crossterm reports shift+letter as the upper-case char).
+    pub fn for_key(c: char) -> Option<SortColumn> {
+        Some(match c {
+            'N' => SortColumn::Name,
+            'A' => SortColumn::Age,
+            'S' => SortColumn::Status,
+            'T' => SortColumn::Restarts,
+            'C' => SortColumn::Cpu,
+            'M' => SortColumn::Mem,
+            _ => return None,
+        })
+    }
+
     /// The column as this kind can sort by it; `None` when the kind lacks it.
     pub(super) fn resolve(self, kind: &KindInfo) -> Option<SortColumn> {
         let pod = kind.kind == "Pod";

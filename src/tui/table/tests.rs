@@ -309,6 +309,8 @@ fn sort_columns_resolve_per_kind() {
         Some(SortColumn::Name)
     );
     assert_eq!(SortColumn::from_header(ns, "NOPE"), None);
+    assert_eq!(SortColumn::for_key('T'), Some(SortColumn::Restarts));
+    assert_eq!(SortColumn::for_key('n'), None);
 }
 
 #[test]
