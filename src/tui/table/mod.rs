@@ -133,6 +133,18 @@ impl ResourceTable {
         }
     }
 
+    /// Apply a burst of watch events (the initial list, or what queued up between frames).
+    /// A large burst skips the per-event inserts into the row list (each moves up to the
+    /// whole list) and sorts once on the next read instead.
+    pub fn apply_batch(&mut self, events: Vec<WatchEvent>) {
+        if events.len() > 64 && events.len() > self.view.len() / 16 {
+            self.dirty = true;
+        }
+        for ev in events {
+            self.apply(ev);
+        }
+    }
+
     /// Insert or replace an object. The row moves to its new place in the sorted list.
     pub fn upsert(&mut self, obj: Arc<Value>) {
         let entry = Entry::new(self.kind, obj);

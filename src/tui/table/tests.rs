@@ -474,6 +474,43 @@ fn many_random_events_match_a_full_rebuild() {
     assert_eq!(names(&mut t), incremental);
 }
 
+#[test]
+fn batches_give_the_same_rows_as_single_events() {
+    let events = |n: usize| -> Vec<WatchEvent> {
+        (0..n)
+            .map(|i| WatchEvent {
+                event_type: if i % 5 == 4 {
+                    EventType::Deleted
+                } else {
+                    EventType::Added
+                },
+                object: (*pod(
+                    ["a", "b"][i % 2],
+                    &format!("p{}", i % 150),
+                    10,
+                    "Running",
+                    0,
+                    "web",
+                ))
+                .clone(),
+            })
+            .collect()
+    };
+    let mut one = pods();
+    let mut batch = pods();
+    batch.down();
+    for ev in events(300) {
+        one.apply(ev);
+    }
+    batch.apply_batch(events(300));
+    assert!(batch.dirty, "a large burst is sorted once");
+    assert_eq!(names(&mut batch), names(&mut one));
+    batch.apply_batch(events(3));
+    one.apply_batch(events(3));
+    assert!(!batch.dirty, "a small burst is applied in place");
+    assert_eq!(names(&mut batch), names(&mut one));
+}
+
 // ---- commands --------------------------------------------------------------------------
 
 fn view(kind: &str) -> Command {
