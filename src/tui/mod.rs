@@ -6,6 +6,7 @@ pub mod config;
 pub mod keymap;
 pub mod logs;
 mod state;
+pub mod table;
 pub mod theme;
 mod view;
 

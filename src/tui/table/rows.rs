@@ -1,0 +1,118 @@
+//! The cells on screen. Only the rows in the window are built, each with kubectl's row
+//! function (`api::table::row`), so a frame costs `height` rows whatever the table holds.
+
+use super::ResourceTable;
+use crate::api::table::{self, columns};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// CPU in millicores and memory in bytes of one pod, as `peapod top pod` measures them.
+pub type PodMetrics = (u64, u64);
+
+/// One row ready to draw.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub key: String,
+    pub cells: Vec<String>,
+    pub selected: bool,
+    pub marked: bool,
+    pub object: Arc<Value>,
+}
+
+/// Pods show k9s' columns: kubectl's with CPU and MEM before AGE, and IP and NODE, which
+/// kubectl keeps for `-o wide`. Indices into `api::table::columns` of pods.
+const POD_NAME: usize = 0;
+const POD_READY: usize = 1;
+const POD_STATUS: usize = 2;
+const POD_RESTARTS: usize = 3;
+const POD_AGE: usize = 4;
+const POD_IP: usize = 5;
+const POD_NODE: usize = 6;
+
+fn cpu_cell(m: Option<PodMetrics>) -> String {
+    m.map_or_else(|| "n/a".into(), |(cpu, _)| format!("{cpu}m"))
+}
+
+fn mem_cell(m: Option<PodMetrics>) -> String {
+    m.map_or_else(
+        || "n/a".into(),
+        |(_, mem)| format!("{}Mi", mem / (1024 * 1024)),
+    )
+}
+
+impl ResourceTable {
+    fn is_pods(&self) -> bool {
+        self.kind.kind == "Pod"
+    }
+
+    /// Column headers in display order, NAMESPACE first in all-namespaces mode.
+    pub fn headers(&self) -> Vec<String> {
+        let mut h: Vec<String> = Vec::new();
+        if self.all_namespaces() {
+            h.push("NAMESPACE".into());
+        }
+        if self.is_pods() {
+            h.extend(
+                [
+                    "NAME", "READY", "STATUS", "RESTARTS", "CPU", "MEM", "AGE", "IP", "NODE",
+                ]
+                .map(String::from),
+            );
+        } else {
+            h.extend(
+                columns(self.kind)
+                    .iter()
+                    .filter(|c| !c.wide_only)
+                    .map(|c| c.header()),
+            );
+        }
+        h
+    }
+
+    /// The rows `offset..offset + height` of the table, cells built against `now` (AGE).
+    pub fn visible_rows(&mut self, offset: usize, height: usize, now: jiff::Timestamp) -> Vec<Row> {
+        self.refresh();
+        let end = offset.saturating_add(height).min(self.view.len());
+        let start = offset.min(end);
+        let cols = columns(self.kind);
+        let all_ns = self.all_namespaces();
+        let mut rows = Vec::with_capacity(end - start);
+        for pos in start..end {
+            let Some(e) = self.entry(self.view[pos]) else {
+                continue;
+            };
+            self.rows_built.set(self.rows_built.get() + 1);
+            let mut full = table::row(self.kind, &e.obj, now);
+            let mut cells = Vec::with_capacity(full.len() + 3);
+            if all_ns {
+                cells.push(e.namespace.clone());
+            }
+            if self.is_pods() && full.len() > POD_NODE {
+                let m = self.metrics.get(&e.uid).copied();
+                for i in [POD_NAME, POD_READY, POD_STATUS, POD_RESTARTS] {
+                    cells.push(std::mem::take(&mut full[i]));
+                }
+                cells.push(cpu_cell(m));
+                cells.push(mem_cell(m));
+                for i in [POD_AGE, POD_IP, POD_NODE] {
+                    cells.push(std::mem::take(&mut full[i]));
+                }
+            } else {
+                cells.extend(
+                    cols.iter()
+                        .zip(full)
+                        .filter(|(c, _)| !c.wide_only)
+                        .map(|(_, v)| v),
+                );
+            }
+            rows.push(Row {
+                key: e.key.clone(),
+                cells,
+                selected: pos == self.sel_pos,
+                marked: self.marks.contains(&e.key),
+                object: e.obj.clone(),
+            });
+        }
+        rows
+    }
+}

@@ -1,0 +1,692 @@
+use super::*;
+use crate::api::kinds::lookup;
+use serde_json::json;
+
+fn now() -> jiff::Timestamp {
+    "2024-05-01T12:00:00Z".parse().unwrap()
+}
+
+/// A pod created `age` seconds before `now()`, running one container.
+fn pod(ns: &str, name: &str, age: i64, phase: &str, restarts: i64, app: &str) -> Arc<Value> {
+    let created = now() - jiff::SignedDuration::from_secs(age);
+    Arc::new(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "uid": format!("uid-{ns}-{name}"),
+            "creationTimestamp": created.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "labels": {"app": app}},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}], "nodeName": "node-1"},
+        "status": {"phase": phase, "podIP": "10.0.0.1",
+            "containerStatuses": [{"name": "c", "ready": phase == "Running",
+                "restartCount": restarts, "state": {"running": {}}}]}
+    }))
+}
+
+fn pods() -> ResourceTable {
+    ResourceTable::new(lookup("po").unwrap())
+}
+
+fn names(t: &mut ResourceTable) -> Vec<String> {
+    t.keys()
+}
+
+#[test]
+fn upserts_keep_kubectl_order_incrementally() {
+    let mut t = pods();
+    for (ns, n) in [("b", "x"), ("a", "z"), ("a", "y"), ("b", "a")] {
+        t.upsert(pod(ns, n, 10, "Running", 0, "web"));
+    }
+    assert_eq!(names(&mut t), ["a/y", "a/z", "b/a", "b/x"]);
+    // Inserts and removes between reads keep the order without a rebuild.
+    t.upsert(pod("a", "a", 10, "Running", 0, "web"));
+    assert!(t.remove("b/a"));
+    assert!(!t.remove("b/a"));
+    t.upsert(pod("c", "c", 10, "Running", 0, "web"));
+    assert!(!t.dirty);
+    assert_eq!(names(&mut t), ["a/a", "a/y", "a/z", "b/x", "c/c"]);
+    assert_eq!(t.total(), 5);
+}
+
+#[test]
+fn modified_object_moves_to_its_new_place() {
+    let mut t = pods();
+    t.sort_by(SortColumn::Restarts);
+    for (n, r) in [("a", 1), ("b", 2), ("c", 3)] {
+        t.upsert(pod("d", n, 10, "Running", r, "web"));
+    }
+    assert_eq!(names(&mut t), ["d/a", "d/b", "d/c"]);
+    t.upsert(pod("d", "a", 10, "Running", 9, "web"));
+    assert_eq!(names(&mut t), ["d/b", "d/c", "d/a"]);
+    assert_eq!(t.total(), 3);
+}
+
+#[test]
+fn selection_follows_its_key_through_inserts_and_resorts() {
+    let mut t = pods();
+    for n in ["b", "d", "f"] {
+        t.upsert(pod("ns", n, 10, "Running", 0, "web"));
+    }
+    t.down();
+    assert_eq!(t.selected_key(), Some("ns/d"));
+    t.upsert(pod("ns", "a", 10, "Running", 0, "web"));
+    t.upsert(pod("ns", "c", 10, "Running", 0, "web"));
+    assert_eq!(t.selected_key(), Some("ns/d"));
+    assert_eq!(t.selected_index(), Some(3));
+    t.sort_by(SortColumn::Name);
+    t.sort_by(SortColumn::Name); // descending: f d c b a
+    assert_eq!(t.selected_key(), Some("ns/d"));
+    assert_eq!(t.selected_index(), Some(1));
+    // The selected row goes away: the row that takes its place is selected.
+    t.remove("ns/d");
+    assert_eq!(t.selected_key(), Some("ns/c"));
+    t.last();
+    assert_eq!(t.selected_key(), Some("ns/a"));
+    t.remove("ns/a");
+    assert_eq!(t.selected_key(), Some("ns/b"));
+    t.first();
+    assert_eq!(t.selected_key(), Some("ns/f"));
+    t.page_down(10);
+    assert_eq!(t.selected_key(), Some("ns/b"));
+    t.page_up(1);
+    assert_eq!(t.selected_key(), Some("ns/c"));
+    t.up();
+    t.up();
+    t.up();
+    assert_eq!(t.selected_key(), Some("ns/f"));
+}
+
+#[test]
+fn reset_keeps_selection_and_marks_by_key() {
+    let mut t = pods();
+    for n in ["a", "b", "c"] {
+        t.upsert(pod("ns", n, 10, "Running", 0, "web"));
+    }
+    t.down();
+    t.toggle_mark();
+    t.reset();
+    assert_eq!(t.len(), 0);
+    assert_eq!(t.selected_key(), None);
+    for n in ["a", "b", "c"] {
+        t.upsert(pod("ns", n, 10, "Running", 0, "web"));
+    }
+    assert_eq!(t.selected_key(), Some("ns/b"));
+    assert!(t.is_marked("ns/b"));
+}
+
+#[test]
+fn marks_survive_updates_and_go_with_deletes() {
+    let mut t = pods();
+    for n in ["a", "b", "c"] {
+        t.upsert(pod("ns", n, 10, "Running", 0, "web"));
+    }
+    t.toggle_mark();
+    t.last();
+    t.toggle_mark();
+    t.upsert(pod("ns", "a", 10, "Failed", 3, "web"));
+    let marked: Vec<String> = t.marked().iter().map(|o| key_of(o)).collect();
+    assert_eq!(marked, ["ns/a", "ns/c"]);
+    assert_eq!(t.targets().len(), 2);
+    t.toggle_mark(); // unmark c
+    t.remove("ns/a");
+    assert!(t.marked().is_empty());
+    assert_eq!(t.targets().len(), 1, "no marks: the selected row");
+    let rows = t.visible_rows(0, 10, now());
+    assert!(rows.iter().all(|r| !r.marked));
+}
+
+#[test]
+fn text_filter_is_case_insensitive_regex_and_inverts() {
+    let mut t = pods();
+    t.upsert(pod("shop", "Web-1", 10, "Running", 0, "web"));
+    t.upsert(pod("shop", "web-2", 10, "CrashLoopBackOff", 0, "web"));
+    t.upsert(pod("shop", "db-0", 10, "Running", 0, "db"));
+    t.set_filter("WEB").unwrap();
+    assert_eq!(names(&mut t), ["shop/Web-1", "shop/web-2"]);
+    t.set_filter("^db|-2$").unwrap();
+    assert_eq!(
+        names(&mut t),
+        ["shop/db-0"],
+        "the row text starts with NAME"
+    );
+    t.set_filter("!web").unwrap();
+    assert_eq!(names(&mut t), ["shop/db-0"]);
+    // Status text is part of the row.
+    t.set_filter("failed").unwrap();
+    assert!(t.is_empty());
+    t.set_filter("pending|running").unwrap();
+    assert_eq!(t.len(), 2);
+    // Not a valid regex: matched literally, no error while typing.
+    t.set_filter("web-(").unwrap();
+    assert!(t.is_empty());
+    // Incremental: a new matching pod appears, a non-matching one does not.
+    t.set_filter("web").unwrap();
+    t.upsert(pod("shop", "web-3", 10, "Running", 0, "web"));
+    t.upsert(pod("shop", "cache", 10, "Running", 0, "cache"));
+    assert_eq!(t.len(), 3);
+    // A pod that stops matching leaves the rows.
+    t.upsert(pod("shop", "web-3", 10, "Running", 0, "web")); // unchanged
+    t.set_filter("!running").unwrap();
+    assert_eq!(names(&mut t), ["shop/web-2"]);
+    t.upsert(pod("shop", "web-2", 10, "Running", 0, "web"));
+    assert!(t.is_empty());
+    t.set_filter("").unwrap();
+    assert_eq!(t.len(), 5);
+}
+
+#[test]
+fn label_selector_filter() {
+    let mut t = pods();
+    t.upsert(pod("shop", "a", 10, "Running", 0, "web"));
+    t.upsert(pod("shop", "b", 10, "Running", 0, "db"));
+    t.upsert(pod("shop", "c", 10, "Running", 0, "cache"));
+    t.set_filter("-l app=web").unwrap();
+    assert_eq!(names(&mut t), ["shop/a"]);
+    t.set_filter("-l app in (db,cache)").unwrap();
+    assert_eq!(names(&mut t), ["shop/b", "shop/c"]);
+    t.set_filter("-l app!=web").unwrap();
+    assert_eq!(names(&mut t), ["shop/b", "shop/c"]);
+    assert!(t.filter().labels().is_some());
+    let err = t.set_filter("-l app in (").unwrap_err();
+    assert!(err.starts_with("bad label selector"), "{err}");
+    assert_eq!(
+        t.filter().source(),
+        "-l app!=web",
+        "a bad filter changes nothing"
+    );
+    assert!(t.set_filter("-l").is_err());
+    // `-lx` is a text filter, not a selector.
+    t.set_filter("-lx").unwrap();
+    assert!(t.filter().labels().is_none());
+    // Label filtering never builds cells.
+    let mut t2 = pods();
+    t2.set_filter("-l app=web").unwrap();
+    for i in 0..50 {
+        t2.upsert(pod("shop", &format!("p{i}"), 10, "Running", 0, "web"));
+    }
+    assert_eq!(t2.len(), 50);
+    assert_eq!(t2.rows_built(), 0);
+}
+
+#[test]
+fn namespace_scope() {
+    let mut t = pods();
+    t.upsert(pod("a", "x", 10, "Running", 0, "web"));
+    t.upsert(pod("b", "y", 10, "Running", 0, "web"));
+    assert!(t.all_namespaces());
+    t.set_namespace(Some("b".into()));
+    assert_eq!(names(&mut t), ["b/y"]);
+    t.upsert(pod("a", "z", 10, "Running", 0, "web"));
+    t.upsert(pod("b", "w", 10, "Running", 0, "web"));
+    assert_eq!(names(&mut t), ["b/w", "b/y"]);
+    assert!(!t.all_namespaces());
+    assert_eq!(t.headers()[0], "NAME");
+    t.set_namespace(None);
+    assert_eq!(t.len(), 4);
+}
+
+#[test]
+fn sorting_toggles_direction_with_k9s_columns() {
+    let mut t = pods();
+    t.upsert(pod("n", "old", 3600, "Running", 5, "web"));
+    t.upsert(pod("n", "new", 60, "Pending", 0, "web"));
+    t.upsert(pod("n", "mid", 600, "Failed", 2, "web"));
+    assert_eq!(t.sort(), (SortColumn::Namespace, false));
+    assert!(t.sort_by(SortColumn::Age));
+    assert_eq!(names(&mut t), ["n/new", "n/mid", "n/old"], "youngest first");
+    assert!(t.sort_by(SortColumn::Age));
+    assert_eq!(t.sort(), (SortColumn::Age, true));
+    assert_eq!(names(&mut t), ["n/old", "n/mid", "n/new"]);
+    t.sort_by(SortColumn::Status);
+    assert_eq!(
+        names(&mut t),
+        ["n/mid", "n/new", "n/old"],
+        "Failed Pending Running"
+    );
+    t.sort_by(SortColumn::Restarts);
+    assert_eq!(
+        t.sort(),
+        (SortColumn::Restarts, false),
+        "a new column starts ascending"
+    );
+    assert_eq!(names(&mut t), ["n/new", "n/mid", "n/old"]);
+    t.sort_by(SortColumn::Restarts);
+    assert_eq!(names(&mut t), ["n/old", "n/mid", "n/new"]);
+    t.sort_by(SortColumn::Name);
+    assert_eq!(names(&mut t), ["n/mid", "n/new", "n/old"]);
+    // Incremental insert respects a descending sort.
+    t.sort_by(SortColumn::Name);
+    t.upsert(pod("n", "nnn", 1, "Running", 0, "web"));
+    assert_eq!(names(&mut t), ["n/old", "n/nnn", "n/new", "n/mid"]);
+    // CPU from the metrics map.
+    t.sort_by(SortColumn::Cpu);
+    t.set_metrics(HashMap::from([
+        ("uid-n-old".to_string(), (5, 1 << 20)),
+        ("uid-n-new".to_string(), (50, 1 << 20)),
+        ("uid-n-mid".to_string(), (1, 1 << 20)),
+    ]));
+    assert_eq!(
+        names(&mut t),
+        ["n/nnn", "n/mid", "n/old", "n/new"],
+        "no metrics first"
+    );
+}
+
+#[test]
+fn sort_columns_resolve_per_kind() {
+    let mut d = ResourceTable::new(lookup("deploy").unwrap());
+    assert!(!d.sort_by(SortColumn::Restarts));
+    assert!(
+        !d.sort_by(SortColumn::Status),
+        "deployments have no STATUS column"
+    );
+    assert_eq!(d.sort(), (SortColumn::Namespace, false));
+    let ns = lookup("ns").unwrap();
+    let mut n = ResourceTable::new(ns);
+    assert!(n.sort_by(SortColumn::Status));
+    assert_eq!(n.sort().0, SortColumn::Column(1));
+    n.upsert(Arc::new(
+        json!({"metadata": {"name": "a"}, "status": {"phase": "Terminating"}}),
+    ));
+    n.upsert(Arc::new(
+        json!({"metadata": {"name": "b"}, "status": {"phase": "Active"}}),
+    ));
+    assert_eq!(names(&mut n), ["b", "a"]);
+    // Generic integer column: secrets by DATA.
+    let sec = lookup("secret").unwrap();
+    let mut s = ResourceTable::new(sec);
+    let data = SortColumn::from_header(sec, "data").unwrap();
+    assert!(s.sort_by(data));
+    for (name, keys) in [("x", 10), ("y", 9), ("z", 2)] {
+        let m: serde_json::Map<String, Value> = (0..keys)
+            .map(|i| (format!("k{i}"), json!("dg==")))
+            .collect();
+        s.upsert(Arc::new(
+            json!({"metadata": {"name": name, "namespace": "d"}, "data": m}),
+        ));
+    }
+    assert_eq!(names(&mut s), ["d/z", "d/y", "d/x"], "numeric, not 10 < 2");
+    assert_eq!(
+        SortColumn::from_header(ns, "NAMESPACE"),
+        Some(SortColumn::Name)
+    );
+    assert_eq!(SortColumn::from_header(ns, "NOPE"), None);
+    assert_eq!(SortColumn::for_key('T'), Some(SortColumn::Restarts));
+    assert_eq!(SortColumn::for_key('n'), None);
+}
+
+#[test]
+fn visible_rows_builds_only_the_window() {
+    let mut t = pods();
+    for i in 0..1000 {
+        t.upsert(pod("ns", &format!("p{i:04}"), 120, "Running", 0, "web"));
+    }
+    assert_eq!(t.rows_built(), 0, "upserts build no cells");
+    let rows = t.visible_rows(100, 40, now());
+    assert_eq!(rows.len(), 40);
+    assert_eq!(t.rows_built(), 40);
+    assert_eq!(rows[0].key, "ns/p0100");
+    let rows = t.visible_rows(990, 40, now());
+    assert_eq!(rows.len(), 10);
+    assert_eq!(t.rows_built(), 50);
+    assert!(t.visible_rows(5000, 40, now()).is_empty());
+    assert!(t.visible_rows(0, 0, now()).is_empty());
+    assert_eq!(t.rows_built(), 50);
+}
+
+#[test]
+fn pod_rows_have_k9s_columns_and_namespace_when_all() {
+    let mut t = pods();
+    t.upsert(pod("shop", "web", 180, "Running", 0, "web"));
+    t.set_metrics(HashMap::from([(
+        "uid-shop-web".to_string(),
+        (12, 34 * 1024 * 1024 + 5),
+    )]));
+    assert_eq!(
+        t.headers(),
+        [
+            "NAMESPACE",
+            "NAME",
+            "READY",
+            "STATUS",
+            "RESTARTS",
+            "CPU",
+            "MEM",
+            "AGE",
+            "IP",
+            "NODE"
+        ]
+    );
+    let rows = t.visible_rows(0, 10, now());
+    assert_eq!(
+        rows[0].cells,
+        [
+            "shop", "web", "1/1", "Running", "0", "12m", "34Mi", "3m", "10.0.0.1", "node-1"
+        ]
+    );
+    assert!(rows[0].selected);
+    t.set_namespace(Some("shop".into()));
+    t.set_metrics(HashMap::new());
+    let rows = t.visible_rows(0, 10, now());
+    assert_eq!(t.headers().len(), rows[0].cells.len());
+    assert_eq!(rows[0].cells[0], "web");
+    assert_eq!(rows[0].cells[4..6], ["n/a", "n/a"]);
+}
+
+#[test]
+fn other_kinds_use_kubectl_columns() {
+    let deploy = lookup("deploy").unwrap();
+    let mut t = ResourceTable::new(deploy);
+    t.upsert(Arc::new(json!({
+        "metadata": {"name": "web", "namespace": "shop", "creationTimestamp": "2024-05-01T10:00:00Z"},
+        "spec": {"replicas": 3},
+        "status": {"replicas": 3, "readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2}
+    })));
+    assert_eq!(
+        t.headers(),
+        [
+            "NAMESPACE",
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE"
+        ]
+    );
+    let rows = t.visible_rows(0, 5, now());
+    assert_eq!(rows[0].cells, ["shop", "web", "2/3", "3", "2", "120m"]);
+    // Cluster-scoped kinds never get a NAMESPACE column.
+    let mut n = ResourceTable::new(lookup("ns").unwrap());
+    n.upsert(Arc::new(
+        json!({"metadata": {"name": "shop"}, "status": {"phase": "Active"}}),
+    ));
+    assert!(!n.all_namespaces());
+    assert_eq!(n.headers(), ["NAME", "STATUS", "AGE"]);
+    assert_eq!(
+        n.visible_rows(0, 5, now())[0].cells[..2],
+        ["shop", "Active"]
+    );
+}
+
+#[test]
+fn scroll_offset_keeps_selection_visible() {
+    let mut t = pods();
+    for i in 0..100 {
+        t.upsert(pod("ns", &format!("p{i:03}"), 10, "Running", 0, "web"));
+    }
+    assert_eq!(t.scroll_offset(0, 10), 0);
+    t.move_by(15);
+    assert_eq!(t.scroll_offset(0, 10), 6);
+    assert_eq!(t.scroll_offset(8, 10), 8);
+    t.move_by(-14);
+    assert_eq!(t.scroll_offset(8, 10), 1);
+    t.last();
+    assert_eq!(t.scroll_offset(0, 10), 90);
+}
+
+#[test]
+fn apply_watch_events() {
+    let mut t = pods();
+    let obj = |n: &str| (*pod("ns", n, 10, "Running", 0, "web")).clone();
+    t.apply(WatchEvent {
+        event_type: EventType::Added,
+        object: obj("a"),
+    });
+    t.apply(WatchEvent {
+        event_type: EventType::Modified,
+        object: obj("a"),
+    });
+    t.apply(WatchEvent {
+        event_type: EventType::Added,
+        object: obj("b"),
+    });
+    t.apply(WatchEvent {
+        event_type: EventType::Deleted,
+        object: obj("a"),
+    });
+    assert_eq!(names(&mut t), ["ns/b"]);
+    assert!(t.get("ns/b").is_some());
+}
+
+#[test]
+fn many_random_events_match_a_full_rebuild() {
+    // The incremental list must equal what a rebuild from scratch gives.
+    let mut t = pods();
+    t.sort_by(SortColumn::Restarts);
+    t.set_filter("!crash").unwrap();
+    let mut seed = 7u64;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    for _ in 0..2000 {
+        let n = format!("p{}", next() % 200);
+        let ns = ["a", "b"][next() % 2];
+        if next() % 4 == 0 {
+            t.remove(&format!("{ns}/{n}"));
+        } else {
+            let phase = ["Running", "CrashLoopBackOff", "Pending"][next() % 3];
+            t.upsert(pod(ns, &n, 10, phase, (next() % 5) as i64, "web"));
+        }
+    }
+    let incremental = names(&mut t);
+    t.dirty = true;
+    assert_eq!(names(&mut t), incremental);
+}
+
+#[test]
+fn batches_give_the_same_rows_as_single_events() {
+    let events = |n: usize| -> Vec<WatchEvent> {
+        (0..n)
+            .map(|i| WatchEvent {
+                event_type: if i % 5 == 4 {
+                    EventType::Deleted
+                } else {
+                    EventType::Added
+                },
+                object: (*pod(
+                    ["a", "b"][i % 2],
+                    &format!("p{}", i % 150),
+                    10,
+                    "Running",
+                    0,
+                    "web",
+                ))
+                .clone(),
+            })
+            .collect()
+    };
+    let mut one = pods();
+    let mut batch = pods();
+    batch.down();
+    for ev in events(300) {
+        one.apply(ev);
+    }
+    batch.apply_batch(events(300));
+    assert!(batch.dirty, "a large burst is sorted once");
+    assert_eq!(names(&mut batch), names(&mut one));
+    batch.apply_batch(events(3));
+    one.apply_batch(events(3));
+    assert!(!batch.dirty, "a small burst is applied in place");
+    assert_eq!(names(&mut batch), names(&mut one));
+}
+
+// ---- commands --------------------------------------------------------------------------
+
+fn view(kind: &str) -> Command {
+    Command::View {
+        kind: lookup(kind).unwrap(),
+        namespace: None,
+        filter: None,
+    }
+}
+
+#[test]
+fn commands_switch_kinds_by_any_name() {
+    for (line, kind) in [
+        (":deploy", "deployments"),
+        (":rs", "replicasets"),
+        (":rc", "replicationcontrollers"),
+        (":sts", "statefulsets"),
+        (":ds", "daemonsets"),
+        (":job", "jobs"),
+        (":cj", "cronjobs"),
+        (":svc", "services"),
+        (":ep", "endpoints"),
+        (":cm", "configmaps"),
+        (":secret", "secrets"),
+        (":ns", "namespaces"),
+        (":node", "nodes"),
+        (":events", "events"),
+        (":ev", "events"),
+        (":pvc", "persistentvolumeclaims"),
+        (":pv", "persistentvolumes"),
+        (":po", "pods"),
+        (":pods", "pods"),
+        ("pod", "pods"),
+        (" :Deployments ", "deployments"),
+        (":deployments.apps", "deployments"),
+    ] {
+        assert_eq!(parse_command(line), Ok(view(kind)), "{line}");
+    }
+}
+
+#[test]
+fn command_arguments() {
+    let po = lookup("po").unwrap();
+    assert_eq!(
+        parse_command(":pods app=web"),
+        Ok(Command::View {
+            kind: po,
+            namespace: None,
+            filter: Some("-l app=web".into())
+        })
+    );
+    assert_eq!(
+        parse_command(":po env in (prod, dev)"),
+        Ok(Command::View {
+            kind: po,
+            namespace: None,
+            filter: Some("-l env in (prod, dev)".into())
+        })
+    );
+    assert_eq!(
+        parse_command(":po kube-system"),
+        Ok(Command::View {
+            kind: po,
+            namespace: Some(NamespaceArg::Name("kube-system".into())),
+            filter: None
+        })
+    );
+    assert_eq!(
+        parse_command(":po /web"),
+        Ok(Command::View {
+            kind: po,
+            namespace: None,
+            filter: Some("web".into())
+        })
+    );
+    assert_eq!(
+        parse_command(":ns shop"),
+        Ok(Command::Namespace(NamespaceArg::Name("shop".into())))
+    );
+    assert_eq!(
+        parse_command(":ns all"),
+        Ok(Command::Namespace(NamespaceArg::All))
+    );
+    assert_eq!(NamespaceArg::All.into_option(), None);
+    assert_eq!(parse_command(":q"), Ok(Command::Quit));
+    assert_eq!(parse_command(":quit"), Ok(Command::Quit));
+    assert_eq!(
+        parse_command(":apply ./my app.yaml"),
+        Ok(Command::Apply("./my app.yaml".into()))
+    );
+}
+
+#[test]
+fn command_errors_are_one_line_with_suggestions() {
+    let err = parse_command(":pdos").unwrap_err();
+    assert!(err.contains("did you mean :pods?"), "{err}");
+    let err = parse_command(":deplyo").unwrap_err();
+    assert!(err.contains("did you mean :deploy"), "{err}");
+    let err = parse_command(":qiut").unwrap_err();
+    assert!(err.contains("did you mean :quit?"), "{err}");
+    let err = parse_command(":zzzzzz").unwrap_err();
+    assert!(
+        err.contains("unknown command or resource \"zzzzzz\""),
+        "{err}"
+    );
+    assert!(parse_command(":apply").unwrap_err().contains(":apply PATH"));
+    assert!(parse_command(":").is_err());
+    assert!(parse_command(":q now").is_err());
+    assert!(
+        parse_command(":pods app in (")
+            .unwrap_err()
+            .starts_with("bad label selector")
+    );
+    assert!(
+        parse_command(":node worker")
+            .unwrap_err()
+            .contains("not namespaced")
+    );
+    assert!(parse_command(":ns a b").is_err());
+    assert!(parse_command(":po a b").is_err());
+    for line in [":pdos", ":", ":apply", ":node x", ":pods app in ("] {
+        assert!(!parse_command(line).unwrap_err().contains('\n'), "{line}");
+    }
+}
+
+#[test]
+fn completion() {
+    assert_eq!(complete("dep"), ["deploy", "deployment", "deployments"]);
+    assert_eq!(complete(":pv"), ["pv", "pvc"]);
+    assert!(complete("p").contains(&"pods".to_string()));
+    assert!(complete("q").contains(&"quit".to_string()));
+    assert!(complete("zz").is_empty());
+    assert_eq!(
+        complete_in("ns k", &["kube-system", "default", "kube-public"]),
+        ["ns kube-public", "ns kube-system"]
+    );
+    assert_eq!(complete_in("po a", &["apps"]), ["po all", "po apps"]);
+    assert!(complete_in("node d", &["default"]).is_empty());
+    assert!(complete_in("nope d", &["default"]).is_empty());
+    // Every completion parses.
+    for w in complete("") {
+        if w != "apply" {
+            assert!(parse_command(&w).is_ok(), "{w}");
+        }
+    }
+}
+
+#[test]
+fn history_back_and_forward() {
+    let v = |k: &str, ns: Option<&str>, f: &str| View {
+        kind: lookup(k).unwrap(),
+        namespace: ns.map(String::from),
+        filter: f.into(),
+    };
+    let mut h = History::new(3);
+    assert!(h.back().is_none());
+    h.push(v("po", None, ""));
+    h.push(v("po", None, ""));
+    assert_eq!(h.len(), 1, "same view twice is one visit");
+    h.push(v("deploy", Some("shop"), ""));
+    h.push(v("svc", None, "-l app=web"));
+    assert_eq!(h.back(), Some(&v("deploy", Some("shop"), "")));
+    assert_eq!(h.back(), Some(&v("po", None, "")));
+    assert!(h.back().is_none());
+    assert_eq!(h.current(), Some(&v("po", None, "")));
+    assert_eq!(h.forward(), Some(&v("deploy", Some("shop"), "")));
+    assert!(h.can_go_forward());
+    // A new visit drops the forward views.
+    h.push(v("cm", None, ""));
+    assert!(!h.can_go_forward());
+    assert!(h.forward().is_none());
+    assert_eq!(h.len(), 3);
+    // The cap drops the oldest.
+    h.push(v("ns", None, ""));
+    assert_eq!(h.len(), 3);
+    assert_eq!(h.back(), Some(&v("cm", None, "")));
+    assert_eq!(h.back(), Some(&v("deploy", Some("shop"), "")));
+    assert!(h.back().is_none());
+}
