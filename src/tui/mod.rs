@@ -188,8 +188,12 @@ async fn event_loop(
     let mut dirty = true;
     let mut tail: Option<Tail> = None;
     let mut generation = 0u64;
+    // SIGTERM and SIGHUP (a closed terminal or SSH session) end the console like `q`, so the
+    // terminal is restored (ctrl-c arrives as a key in raw mode).
+    let mut stop = termination_signals();
     loop {
         tokio::select! {
+            _ = stop.recv() => return Ok(()),
             msg = rx.recv() => {
                 let Some(msg) = msg else { return Ok(()) };
                 let current = tail.as_ref().map(|t| t.generation);
@@ -231,6 +235,23 @@ fn feed_key(app: &mut App, k: &event::KeyEvent) -> Option<String> {
         keymap::KeyMatch::Matched(action) => Some(action),
         keymap::KeyMatch::Pending | keymap::KeyMatch::NoMatch => None,
     }
+}
+
+/// A channel that receives once SIGTERM or SIGHUP arrives (never without handlers).
+fn termination_signals() -> mpsc::Receiver<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (tx, rx) = mpsc::channel(1);
+    for kind in [SignalKind::terminate(), SignalKind::hangup()] {
+        if let Ok(mut s) = signal(kind) {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                if s.recv().await.is_some() {
+                    let _ = tx.send(()).await;
+                }
+            });
+        }
+    }
+    rx
 }
 
 /// Apply one message; true means quit. `tail` is the generation of the running log tail.
