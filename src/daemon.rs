@@ -120,12 +120,9 @@ impl OpenFailure {
 }
 
 fn embedded_cluster(state: &Path, store: Arc<Store>) -> Arc<EmbeddedCluster> {
-    // Pod metrics read the node agent's cgroups: the same parent as AgentOptions::new.
-    let parent = std::env::var("PEAPOD_CGROUP_PARENT")
-        .ok()
-        .filter(|p| !p.is_empty());
+    // Pod metrics read the node agent's cgroups.
     let c = EmbeddedCluster::new(store, state.join("logs"));
-    Arc::new(c.with_cgroup_parent(parent.unwrap_or_else(|| "peapod".into())))
+    Arc::new(c.with_cgroup_parent(crate::node::agent::cgroup_parent()))
 }
 
 /// Use the socket of a running peapod if there is one, else open the store directly. A store
@@ -277,6 +274,7 @@ pub async fn serve(state: &Path, _opts: ServeOptions) -> Result<(), String> {
     for h in controllers {
         h.abort();
     }
+    crate::node::agent::remove_cgroup_parent_if_empty();
     let _ = std::fs::remove_file(state.join(PID_FILE));
     result.map_err(|e| format!("cannot serve on {}: {e}", socket.display()))
 }
@@ -317,6 +315,7 @@ pub async fn console(state: &Path) -> Result<(), String> {
     for h in controllers {
         h.abort();
     }
+    crate::node::agent::remove_cgroup_parent_if_empty();
     let _ = std::fs::remove_file(state.join(PID_FILE));
     result
 }

@@ -52,10 +52,7 @@ impl AgentOptions {
             node_name,
             state_dir,
             shim_exe,
-            cgroup_parent: std::env::var("PEAPOD_CGROUP_PARENT")
-                .ok()
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "peapod".to_string()),
+            cgroup_parent: cgroup_parent(),
             pod_pids_limit: Some(
                 std::env::var("PEAPOD_POD_PIDS_LIMIT")
                     .ok()
@@ -63,6 +60,24 @@ impl AgentOptions {
                     .unwrap_or(4096),
             ),
         })
+    }
+}
+
+/// The parent cgroup of all pods: `PEAPOD_CGROUP_PARENT`, else `peapod`.
+pub fn cgroup_parent() -> String {
+    std::env::var("PEAPOD_CGROUP_PARENT")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "peapod".to_string())
+}
+
+/// Removes the pods' parent cgroup when no pod is left under it (plain rmdir of each
+/// hierarchy's directory: it fails, harmlessly, while any pod cgroup exists).
+pub fn remove_cgroup_parent_if_empty() {
+    if let Ok(cgroups) = Cgroups::new(&cgroup_parent()) {
+        for dir in cgroups.parent().dirs() {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }
 
