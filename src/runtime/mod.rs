@@ -4,5 +4,6 @@
 pub mod cgroup;
 pub mod container;
 pub mod logs;
+pub mod mountinfo;
 pub mod sandbox;
 pub mod shim;

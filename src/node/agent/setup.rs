@@ -193,7 +193,7 @@ fn write_etc(layout: &PodLayout, pod: &Value, pod_ip: &str) -> Result<EtcFiles, 
 fn mount_shm(layout: &PodLayout) -> Result<(), String> {
     let shm = layout.shm();
     std::fs::create_dir_all(&shm).map_err(|e| format!("create {}: {e}", shm.display()))?;
-    if is_mountpoint(&shm) {
+    if crate::runtime::mountinfo::is_mountpoint(&shm) {
         return Ok(());
     }
     nix::mount::mount(
@@ -206,17 +206,6 @@ fn mount_shm(layout: &PodLayout) -> Result<(), String> {
         Some("mode=1777,size=65536k"),
     )
     .map_err(|e| format!("mount the pod's /dev/shm on {}: {e}", shm.display()))
-}
-
-pub fn is_mountpoint(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return false;
-    };
-    let Some(p) = path.to_str() else {
-        return false;
-    };
-    text.lines()
-        .any(|l| l.split(' ').nth(4).is_some_and(|m| m == p))
 }
 
 fn k8s_resources(containers: &Value, sidecars_only: bool) -> Vec<K8sResources> {

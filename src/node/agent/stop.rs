@@ -277,7 +277,7 @@ async fn release_uid(shared: &Shared, uid: &str) {
         }
     }
     let shm = layout.shm();
-    if super::setup::is_mountpoint(&shm) {
+    if crate::runtime::mountinfo::is_mountpoint(&shm) {
         let _ = nix::mount::umount2(&shm, nix::mount::MntFlags::MNT_DETACH);
     }
     if let Err(e) = volumes::cleanup(&layout.dir) {

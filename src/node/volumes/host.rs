@@ -94,17 +94,11 @@ pub fn check_host_path(path: &Path, kind: &str) -> Result<(), String> {
 
 /// Mount points at or under `dir`, deepest (and most recently mounted) first.
 pub fn mounts_under(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let text = fs::read_to_string("/proc/self/mountinfo")?;
-    let mut found: Vec<(usize, PathBuf)> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let Some(field) = line.split(' ').nth(4) else {
-            continue;
-        };
-        let p = PathBuf::from(unescape(field));
-        if p.starts_with(dir) {
-            found.push((i, p));
-        }
-    }
+    let mut found: Vec<(usize, PathBuf)> = crate::runtime::mountinfo::mount_points()?
+        .into_iter()
+        .enumerate()
+        .filter(|(_, p)| p.starts_with(dir))
+        .collect();
     found.sort_by(|a, b| {
         b.1.components()
             .count()
@@ -114,28 +108,8 @@ pub fn mounts_under(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(found.into_iter().map(|(_, p)| p).collect())
 }
 
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-pub(super) fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') as u32 * 64
-                + (b[i + 2] - b'0') as u32 * 8
-                + (b[i + 3] - b'0') as u32;
-            out.push(v as u8);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+#[cfg(test)]
+pub(super) use crate::runtime::mountinfo::unescape;
 
 /// Unmount everything at or under `dir`: a plain unmount first, a lazy detach when busy.
 pub fn unmount_all(dir: &Path) -> io::Result<()> {

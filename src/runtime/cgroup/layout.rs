@@ -13,6 +13,7 @@
 //! must be on v1 mounts; otherwise a `cgroup2` mount (preferring /sys/fs/cgroup) is v2.
 
 use super::CgroupError;
+use crate::runtime::mountinfo::unescape;
 use std::path::{Path, PathBuf};
 
 /// The cgroup API generation in use.
@@ -180,29 +181,6 @@ fn parse_line(line: &str) -> Option<Mount> {
         fs_type: post[0].to_string(),
         options: post[2].split(',').map(str::to_string).collect(),
     })
-}
-
-/// mountinfo writes space, tab, newline and backslash as `\ooo` octal escapes.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') as u32 * 64
-                + (b[i + 2] - b'0') as u32 * 8
-                + (b[i + 3] - b'0') as u32;
-            out.push(v as u8);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
