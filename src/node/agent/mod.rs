@@ -7,6 +7,7 @@
 //! cleaned up (their shim told to shut down): the agent only ever stops processes that one of
 //! its shims started.
 
+mod container;
 mod events;
 mod layout;
 mod probes;

@@ -45,7 +45,7 @@ pub async fn terminate(w: &mut Worker, rx: &mut watch::Receiver<Option<Value>>) 
                 Some((
                     c.name.clone(),
                     c.stop_signal,
-                    super::worker::probe_target(
+                    super::container::probe_target(
                         &w.pod,
                         c,
                         run.rec.pid,

@@ -148,9 +148,9 @@ fn prepare_one(
         return Ok(dir);
     }
     let payload = if let Some(s) = volume.get("configMap") {
-        payload::config_map(name, s, sources)?
+        payload::key_volume(name, s, false, sources)?
     } else if let Some(s) = volume.get("secret") {
-        let p = payload::secret(name, s, sources)?;
+        let p = payload::key_volume(name, s, true, sources)?;
         // Secrets never touch the disk: the volume is a tmpfs, as the kubelet makes it.
         ensure(host::EMPTY_DIR_MODE)?;
         host::ensure_tmpfs(&dir, None, host::EMPTY_DIR_MODE)

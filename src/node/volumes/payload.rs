@@ -121,25 +121,16 @@ fn insert(
     Ok(())
 }
 
-pub fn config_map(
+/// The files of a configMap volume (`secret: false`) or a secret volume (`secret: true`).
+pub fn key_volume(
     volume: &str,
     source: &Value,
+    secret: bool,
     sources: &VolumeSources<'_>,
 ) -> Result<Payload, VolumeError> {
     let mut payload = Payload::new();
     let mode = mode_of(source.get("defaultMode"), DEFAULT_MODE);
-    key_files(volume, source, false, sources, mode, &mut payload)?;
-    Ok(payload)
-}
-
-pub fn secret(
-    volume: &str,
-    source: &Value,
-    sources: &VolumeSources<'_>,
-) -> Result<Payload, VolumeError> {
-    let mut payload = Payload::new();
-    let mode = mode_of(source.get("defaultMode"), DEFAULT_MODE);
-    key_files(volume, source, true, sources, mode, &mut payload)?;
+    key_files(volume, source, secret, sources, mode, &mut payload)?;
     Ok(payload)
 }
 
