@@ -142,6 +142,23 @@ fn wait_for(p: &Peapod, name: &str, what: &str, check: impl Fn(&Value) -> bool) 
     }
 }
 
+fn uid_of(pod: &Value) -> String {
+    pod["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Polls `check` every 100 ms until it holds; fails with `what` after `secs` seconds.
+#[track_caller]
+fn wait_until(what: &str, secs: u64, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn phase(pod: &Value) -> &str {
     pod["status"]["phase"].as_str().unwrap_or("")
 }
@@ -240,7 +257,7 @@ fn sidecar_pod_shares_a_volume_and_localhost_as_root() {
     let pod = wait_for(&p, "web", "Running with 2 ready containers", |pod| {
         phase(pod) == "Running" && ready(pod)
     });
-    let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
+    let uid = uid_of(&pod);
     assert_eq!(container(&pod, "server")["restartCount"], 0);
     assert!(container(&pod, "server")["state"]["running"]["startedAt"].is_string());
 
@@ -330,15 +347,10 @@ fn init_container_fills_a_volume_before_the_app_starts_as_root() {
     let init = &pod["status"]["initContainerStatuses"][0];
     assert_eq!(init["state"]["terminated"]["reason"], "Completed");
     assert_eq!(init["state"]["terminated"]["exitCode"], 0);
-    let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !p.run(&["logs", "tomcat"]).stdout.contains("sample-war") {
-        assert!(
-            Instant::now() < deadline,
-            "the app did not see the init container's file"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let uid = uid_of(&pod);
+    wait_until("the app did not see the init container's file", 10, || {
+        p.run(&["logs", "tomcat"]).stdout.contains("sample-war")
+    });
     delete_and_check_gone(&p, "tomcat", &uid);
 }
 
@@ -402,7 +414,7 @@ fn limits_reach_the_cgroups_and_oom_and_fork_bombs_are_contained_as_root() {
     let _cleanup = Cleanup(&p);
     apply(&p, "limits", LIMITS);
     let pod = wait_for(&p, "limited", "Running", |pod| phase(pod) == "Running");
-    let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
+    let uid = uid_of(&pod);
     if Path::new("/sys/fs/cgroup/cpu/peapod").exists() {
         assert_eq!(
             cgroup_file("cpu", &uid, "main", "cpu.cfs_quota_us").trim(),
@@ -437,15 +449,10 @@ fn limits_reach_the_cgroups_and_oom_and_fork_bombs_are_contained_as_root() {
 
     // The fork bomb hits the pod's pids limit; the host keeps answering.
     let bomb = wait_for(&p, "bomb", "running", |pod| phase(pod) == "Running");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !p.run(&["logs", "bomb"]).stdout.contains("survived") {
-        assert!(
-            Instant::now() < deadline,
-            "the fork loop never hit the limit"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let bomb_uid = bomb["metadata"]["uid"].as_str().unwrap().to_string();
+    wait_until("the fork loop never hit the limit", 20, || {
+        p.run(&["logs", "bomb"]).stdout.contains("survived")
+    });
+    let bomb_uid = uid_of(&bomb);
     let pids = std::fs::read_to_string(
         Path::new("/sys/fs/cgroup/pids/peapod")
             .join(format!("pod{bomb_uid}"))
@@ -470,7 +477,7 @@ fn limits_reach_the_cgroups_and_oom_and_fork_bombs_are_contained_as_root() {
     assert!(logs.stdout.contains("can't fork"), "{logs:?}");
     p.run(&["get", "pods"]).ok();
 
-    let hog_uid = hog["metadata"]["uid"].as_str().unwrap().to_string();
+    let hog_uid = uid_of(&hog);
     delete_and_check_gone(&p, "limited", &uid);
     delete_and_check_gone(&p, "hog", &hog_uid);
     delete_and_check_gone(&p, "bomb", &bomb_uid);
@@ -547,8 +554,8 @@ fn crash_loops_back_off_and_probes_restart_and_gate_readiness_as_root() {
     let events = p.run(&["get", "events", "-o", "json"]);
     assert!(events.ok().contains("Unhealthy"), "no Unhealthy event");
 
-    let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
-    let probed_uid = probed["metadata"]["uid"].as_str().unwrap().to_string();
+    let uid = uid_of(&pod);
+    let probed_uid = uid_of(&probed);
     delete_and_check_gone(&p, "crash", &uid);
     delete_and_check_gone(&p, "probed", &probed_uid);
 }
@@ -590,7 +597,7 @@ fn deletion_runs_pre_stop_then_sigterm_and_kills_at_the_deadline_as_root() {
     apply(&p, "graceful", GRACEFUL);
     let pod = wait_for(&p, "graceful", "Running", |pod| phase(pod) == "Running");
     let stubborn = wait_for(&p, "stubborn", "Running", |pod| phase(pod) == "Running");
-    let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
+    let uid = uid_of(&pod);
     let log = p
         .state()
         .join("logs")
@@ -611,7 +618,7 @@ fn deletion_runs_pre_stop_then_sigterm_and_kills_at_the_deadline_as_root() {
     // The log is gone with the pod; the shim wrote it before: read what the logs showed.
     assert!(!log.exists());
 
-    let stubborn_uid = stubborn["metadata"]["uid"].as_str().unwrap().to_string();
+    let stubborn_uid = uid_of(&stubborn);
     let started = Instant::now();
     delete_and_check_gone(&p, "stubborn", &stubborn_uid);
     let took = started.elapsed();
@@ -630,7 +637,7 @@ fn pre_stop_and_sigterm_reach_the_container_as_root() {
     let _cleanup = Cleanup(&p);
     apply(&p, "graceful", GRACEFUL);
     let pod = wait_for(&p, "graceful", "Running", |pod| phase(pod) == "Running");
-    let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
+    let uid = uid_of(&pod);
     // Follow the log while the pod is deleted: the preStop hook and the trap both write.
     let mut follow = p.spawn(&["logs", "graceful", "-f"]);
     std::thread::sleep(Duration::from_millis(300));
@@ -704,10 +711,7 @@ fn pods_survive_a_killed_peapod_and_are_re_adopted_as_root() {
             "{name} was started again"
         );
     }
-    let uids: Vec<String> = before
-        .iter()
-        .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
-        .collect();
+    let uids: Vec<String> = before.iter().map(|p| uid_of(&p)).collect();
     p.run(&["delete", "pods", "-l", "app=many", "--timeout=60s"])
         .ok();
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -789,11 +793,9 @@ fn env_config_volumes_host_network_and_pull_failures_as_root() {
     let _cleanup = Cleanup(&p);
     apply(&p, "configured", CONFIGURED);
     let pod = wait_for(&p, "configured", "Running", |pod| phase(pod) == "Running");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !p.run(&["logs", "configured"]).stdout.contains("greeting=") {
-        assert!(Instant::now() < deadline, "no output");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until("no output", 10, || {
+        p.run(&["logs", "configured"]).stdout.contains("greeting=")
+    });
     assert_eq!(
         p.run(&["logs", "configured"]).ok().trim(),
         "greeting=hello password=s3cr3t pod=configured ns=default mode=fast"
@@ -844,7 +846,7 @@ fn env_config_volumes_host_network_and_pull_failures_as_root() {
         .unwrap_or("")
         .to_string();
     assert!(msg.contains("127.0.0.1:9"), "{msg}");
-    let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
+    let uid = uid_of(&pod);
     delete_and_check_gone(&p, "configured", &uid);
 }
 
@@ -861,7 +863,7 @@ fn a_pod_whose_shim_dies_fails_and_leaves_nothing_as_root() {
         "apiVersion: v1\nkind: Pod\nmetadata: {name: victim}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - {name: main, image: busybox:test, command: [sleep, '3600']}\n",
     );
     let pod = wait_for(&p, "victim", "Running", |pod| phase(pod) == "Running");
-    let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
+    let uid = uid_of(&pod);
     let shim_pid: i32 = std::fs::read_to_string(p.state().join("pods").join(&uid).join("shim.pid"))
         .unwrap()
         .trim()
