@@ -4,6 +4,7 @@
 pub mod api;
 pub mod bench;
 pub mod cli;
+pub mod client;
 pub mod cluster;
 pub mod controllers;
 pub mod daemon;

@@ -3,13 +3,13 @@
 
 use super::args::{ApplyArgs, CreateArgs};
 use super::output::{self, OutputFormat, object_ref};
-use super::validate::{self, CreateChecks};
 use super::{CliError, Ctx, Io};
 use crate::api::error::ApiError;
 use crate::api::kinds::{self, KindInfo};
 use crate::api::manifest::{self, Document};
 use crate::api::object::{ObjectExt, kind_of};
 use crate::api::request::{ApplyOutcome, BatchMode, FieldValidation, WriteOptions};
+use crate::client::validate::{self, CreateChecks};
 use crate::cluster::Cluster;
 use serde_json::{Value, json};
 

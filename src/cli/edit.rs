@@ -3,11 +3,11 @@
 
 use super::args::EditArgs;
 use super::output::{object_ref, to_yaml};
-use super::validate::{self, UpdateChecks};
 use super::{CliError, Ctx, Io, target};
 use crate::api::manifest;
 use crate::api::object::{ObjectExt, kind_of};
 use crate::api::request::{FieldValidation, WriteOptions};
+use crate::client::validate::{self, UpdateChecks};
 use crate::cluster::Cluster;
 use std::path::{Path, PathBuf};
 

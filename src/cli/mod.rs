@@ -19,7 +19,6 @@ pub mod output;
 mod resources;
 pub mod target;
 mod top;
-mod validate;
 
 #[cfg(test)]
 mod fake;

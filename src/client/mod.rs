@@ -1,0 +1,7 @@
+//! What kubectl does on the client side, shared by the CLI and the console: describe
+//! texts, manifest validation and text layouts. Knows `api` and `cluster`; the CLI and the
+//! console build on it.
+
+pub mod describe;
+pub mod text;
+pub mod validate;
