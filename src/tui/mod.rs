@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod keymap;
+pub mod labels; pub mod pods_index;
 pub mod logs;
 mod state;
 pub mod table;
