@@ -95,7 +95,7 @@ pub async fn run(
         .map_err(|e| kept(format!("cannot read the edited file: {e}")))?;
 
     let source = path.display().to_string();
-    let object = match check_edit(*kind, &original, &edited, &source, validation) {
+    let object = match check_edit(kind, &original, &edited, &source, validation) {
         Ok(EditResult::Unchanged) => {
             let _ = std::fs::remove_file(&path);
             io.outln("Edit cancelled, no changes made.");

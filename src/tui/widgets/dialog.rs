@@ -64,7 +64,11 @@ impl ConfirmDialog {
                     0 => String::new(),
                     n => format!(" and {n} more"),
                 };
-                format!("Delete {} {plural}: {}{more}?", many.len(), shown.join(", "))
+                format!(
+                    "Delete {} {plural}: {}{more}?",
+                    many.len(),
+                    shown.join(", ")
+                )
             }
         };
         let mut message = vec![question];
@@ -113,7 +117,10 @@ impl ConfirmDialog {
             if i > 0 {
                 spans.push(Span::raw("   "));
             }
-            spans.push(Span::styled(format!("[ {b} ]"), self.button_style(i, theme)));
+            spans.push(Span::styled(
+                format!("[ {b} ]"),
+                self.button_style(i, theme),
+            ));
         }
         Line::from(spans).alignment(Alignment::Center)
     }
@@ -132,11 +139,7 @@ impl ConfirmDialog {
             .clamp(MIN_WIDTH, MAX_WIDTH)
             .min(area.width);
         let wrap_at = width.saturating_sub(4) as usize;
-        let lines: Vec<String> = self
-            .message
-            .iter()
-            .flat_map(|m| wrap(m, wrap_at))
-            .collect();
+        let lines: Vec<String> = self.message.iter().flat_map(|m| wrap(m, wrap_at)).collect();
         let height = (lines.len() as u16).saturating_add(5);
         let popup = popup_area(area, width, height);
         let inner = frame(&self.title, popup, buf, theme);
@@ -297,13 +300,7 @@ impl PromptDialog {
         let top = u16::from(inner.height >= height - 2);
         let input_y = inner.y + top;
         let label_w = (text_width_u16(&label)).min(inner.width / 2);
-        buf.set_stringn(
-            inner.x,
-            input_y,
-            &label,
-            label_w as usize,
-            theme.ui.dialog,
-        );
+        buf.set_stringn(inner.x, input_y, &label, label_w as usize, theme.ui.dialog);
         let field = Rect {
             x: inner.x + label_w,
             y: input_y,
@@ -364,9 +361,7 @@ pub fn parse_replicas(s: &str) -> Result<i64, String> {
         Err(_) if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) => {
             Err(format!("replicas must be at most {}", i32::MAX))
         }
-        Err(_) => Err(format!(
-            "replicas must be a whole number ≥ 0, not {t:?}"
-        )),
+        Err(_) => Err(format!("replicas must be a whole number ≥ 0, not {t:?}")),
     }
 }
 
@@ -432,10 +427,17 @@ mod tests {
     fn the_danger_button_uses_the_failed_style() {
         let theme = Theme::default_theme();
         let mut d = ConfirmDialog::delete("pod", "pods", &["web".into()], None);
-        assert_eq!(d.button_style(0, &theme), theme.ui.selection.add_modifier(Modifier::BOLD));
+        assert_eq!(
+            d.button_style(0, &theme),
+            theme.ui.selection.add_modifier(Modifier::BOLD)
+        );
         assert_eq!(d.button_style(1, &theme).fg, theme.status_roles.failed.fg);
         d.on_action("dialog.next");
-        assert!(d.button_style(1, &theme).add_modifier.contains(Modifier::REVERSED));
+        assert!(
+            d.button_style(1, &theme)
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
         assert_eq!(d.button_style(0, &theme), theme.ui.dialog);
     }
 
@@ -458,7 +460,10 @@ mod tests {
             p.on_action("command.submit"),
             Outcome::Submitted("250".into())
         );
-        assert_eq!(p.on_key(key(KeyCode::Enter)), Outcome::Submitted("250".into()));
+        assert_eq!(
+            p.on_key(key(KeyCode::Enter)),
+            Outcome::Submitted("250".into())
+        );
         assert_eq!(p.on_action("command.cancel"), Outcome::Cancelled);
         assert_eq!(p.on_key(key(KeyCode::Esc)), Outcome::Cancelled);
         assert_eq!(p.on_action("command.complete"), Outcome::Ignored);

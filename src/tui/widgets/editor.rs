@@ -47,12 +47,7 @@ impl Editor {
     /// Edit `original` (a stored object of `kind`) as YAML. The hint's keys come from the
     /// keymap's `editor` context; the text's styles from `theme` (line numbers in the border
     /// role, the cursor line in the selection role).
-    pub fn new(
-        kind: &'static KindInfo,
-        original: Value,
-        keymap: &Keymap,
-        theme: &Theme,
-    ) -> Editor {
+    pub fn new(kind: &'static KindInfo, original: Value, keymap: &Keymap, theme: &Theme) -> Editor {
         let object = object_ref(kind, original.name());
         let lines: Vec<String> = to_yaml(&original).lines().map(str::to_string).collect();
         let mut textarea = TextArea::new(lines);
@@ -159,7 +154,7 @@ impl Editor {
     fn title(&self, theme: &Theme) -> Line<'static> {
         Line::from(vec![
             Span::styled(format!(" edit {} ", self.object), theme.ui.title),
-            Span::styled(format!("{} ", self.hint), theme.ui.footer),
+            Span::styled(format!("· {} ", self.hint), theme.ui.footer),
         ])
     }
 
@@ -318,7 +313,9 @@ mod tests {
         assert_eq!(e.on_action("editor.save"), Outcome::Consumed);
         assert_eq!(
             e.errors(),
-            ["error: the kind, name and namespace of deployment.apps/web cannot be changed by edit"]
+            [
+                "error: the kind, name and namespace of deployment.apps/web cannot be changed by edit"
+            ]
         );
     }
 

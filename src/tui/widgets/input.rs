@@ -95,7 +95,9 @@ impl LineInput {
         let at = self.cursor - start;
         let before: String = chars[..at.min(chars.len())].iter().collect();
         let under: String = chars.get(at).map_or(" ".to_string(), |c| c.to_string());
-        let after: String = chars.get(at + 1..).map_or(String::new(), |r| r.iter().collect());
+        let after: String = chars
+            .get(at + 1..)
+            .map_or(String::new(), |r| r.iter().collect());
         let mut spans = vec![
             Span::styled(before, style),
             Span::styled(under, style.add_modifier(Modifier::REVERSED)),

@@ -140,10 +140,7 @@ mod tests {
     #[test]
     fn key_labels_come_from_the_keymap() {
         let km = Keymap::default_map();
-        assert_eq!(
-            key_label(Some(&km), "editor", "editor.save", "?"),
-            "ctrl-s"
-        );
+        assert_eq!(key_label(Some(&km), "editor", "editor.save", "?"), "ctrl-s");
         assert_eq!(key_label(None, "editor", "editor.save", "ctrl-s"), "ctrl-s");
         assert_eq!(key_label(Some(&km), "editor", "nope", "x"), "x");
     }

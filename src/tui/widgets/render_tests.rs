@@ -17,7 +17,13 @@ const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 /// Some table rows behind the popups.
 fn background(area: Rect, buf: &mut Buffer) {
     let header = "NAMESPACE   NAME                      READY   STATUS      RESTARTS   AGE";
-    buf.set_stringn(area.x, area.y, header, area.width as usize, ratatui::style::Style::default());
+    buf.set_stringn(
+        area.x,
+        area.y,
+        header,
+        area.width as usize,
+        ratatui::style::Style::default(),
+    );
     for row in 1..area.height {
         let line = format!(
             "default     web-{row:<22}1/1     Running     0          {}m",
@@ -33,7 +39,12 @@ fn background(area: Rect, buf: &mut Buffer) {
     }
 }
 
-fn draw(w: u16, h: u16, popup: bool, f: impl Fn(Rect, &mut Buffer, &Theme)) -> Terminal<TestBackend> {
+fn draw(
+    w: u16,
+    h: u16,
+    popup: bool,
+    f: impl Fn(Rect, &mut Buffer, &Theme),
+) -> Terminal<TestBackend> {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     let theme = Theme::default_theme();
     t.draw(|frame| {
@@ -63,6 +74,15 @@ fn delete_dialog() {
         let t = draw(w, h, true, |a, b, th| d.render(a, b, th));
         insta::assert_snapshot!(format!("delete_dialog_{w}x{h}"), t.backend());
     }
+    // Cancel is selected (selection style), Delete is drawn in the failed colour.
+    let t = draw(80, 24, true, |a, b, th| d.render(a, b, th));
+    let theme = Theme::default_theme();
+    let buf = t.backend().buffer();
+    let row = 13;
+    let cancel = (0..80).find(|&x| buf[(x, row)].symbol() == "C").unwrap();
+    let delete = (0..80).find(|&x| buf[(x, row)].symbol() == "D").unwrap();
+    assert_eq!(buf[(cancel, row)].bg, theme.ui.selection.bg.unwrap());
+    assert_eq!(buf[(delete, row)].fg, theme.status_roles.failed.fg.unwrap());
 }
 
 #[test]
@@ -127,6 +147,26 @@ fn yaml_view_with_a_search() {
         let t = draw(w, h, false, |a, b, th| v.render(a, b, th));
         insta::assert_snapshot!(format!("yaml_search_{w}x{h}"), t.backend());
     }
+    // The styles reach the screen: the key colour, the match highlight (row 4 is
+    // `  name: web`, the first match; the current one is the second).
+    let t = draw(80, 24, false, |a, b, th| v.render(a, b, th));
+    let theme = Theme::default_theme();
+    let buf = t.backend().buffer();
+    assert_eq!(buf[(3, 4)].symbol(), "n");
+    assert_eq!(buf[(3, 4)].fg, theme.yaml.key.fg.unwrap());
+    assert_eq!(buf[(9, 4)].symbol(), "w");
+    assert_eq!(buf[(9, 4)].bg, theme.logs.search_match.bg.unwrap());
+    assert!(
+        !buf[(9, 4)]
+            .modifier
+            .contains(ratatui::style::Modifier::UNDERLINED)
+    );
+    assert_eq!(buf[(10, 11)].symbol(), "w");
+    assert!(
+        buf[(10, 11)]
+            .modifier
+            .contains(ratatui::style::Modifier::UNDERLINED)
+    );
     // While typing, the query is shown on the last row.
     v.start_search();
     v.on_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
@@ -237,10 +277,21 @@ fn tiny_areas_do_not_panic() {
     let km = crate::tui::keymap::Keymap::default_map();
     let confirm = ConfirmDialog::delete("pod", "pods", &["a".into(), "b".into()], None);
     let mut prompt = PromptDialog::new("Create namespace", "Name", "a-very-long-namespace-name");
-    prompt.set_error("a lowercase RFC 1123 label must consist of lower case alphanumeric characters");
+    prompt
+        .set_error("a lowercase RFC 1123 label must consist of lower case alphanumeric characters");
     let view = TextView::new("t", "a: 1\nb: |\n  x\n", Highlight::Yaml);
     let editor = Editor::new(kind, deployment(), &km, &theme);
-    for (w, h) in [(0, 0), (1, 1), (2, 2), (3, 1), (1, 3), (5, 5), (12, 4), (30, 6), (200, 3)] {
+    for (w, h) in [
+        (0, 0),
+        (1, 1),
+        (2, 2),
+        (3, 1),
+        (1, 3),
+        (5, 5),
+        (12, 4),
+        (30, 6),
+        (200, 3),
+    ] {
         for offset in [0, 3] {
             let area = Rect::new(offset, offset, w, h);
             let mut buf = Buffer::empty(Rect::new(0, 0, w + offset, h + offset));

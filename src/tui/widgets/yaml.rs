@@ -119,8 +119,9 @@ fn key_end(s: &str) -> Option<usize> {
     };
     match first {
         '"' | '\'' => after_key(quote_end(s, 0)?),
-        '[' | ']' | '{' | '}' | '#' | '&' | '*' | '!' | '|' | '>' | '%' | '@' | '`' | ','
-        | '?' => None,
+        '[' | ']' | '{' | '}' | '#' | '&' | '*' | '!' | '|' | '>' | '%' | '@' | '`' | ',' | '?' => {
+            None
+        }
         _ => {
             let mut prev_space = false;
             for (i, c) in s.char_indices() {
@@ -216,18 +217,27 @@ fn comment_start(line: &str, from: usize) -> usize {
 /// A plain scalar's type under YAML 1.2's core schema.
 fn classify(v: &str) -> Token {
     match v {
-        "true" | "True" | "TRUE" | "false" | "False" | "FALSE" | "null" | "Null" | "NULL"
-        | "~" => return Token::Bool,
+        "true" | "True" | "TRUE" | "false" | "False" | "FALSE" | "null" | "Null" | "NULL" | "~" => {
+            return Token::Bool;
+        }
         ".inf" | ".Inf" | ".INF" | "+.inf" | "-.inf" | "+.Inf" | "-.Inf" | ".nan" | ".NaN"
         | ".NAN" => return Token::Number,
         _ => {}
     }
     let digits = |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c.is_digit(radix));
     if let Some(h) = v.strip_prefix("0x") {
-        return if digits(h, 16) { Token::Number } else { Token::String };
+        return if digits(h, 16) {
+            Token::Number
+        } else {
+            Token::String
+        };
     }
     if let Some(o) = v.strip_prefix("0o") {
-        return if digits(o, 8) { Token::Number } else { Token::String };
+        return if digits(o, 8) {
+            Token::Number
+        } else {
+            Token::String
+        };
     }
     let numeric_chars = v
         .chars()
@@ -287,7 +297,10 @@ mod tests {
             toks("- name: a"),
             vec![("- ", Plain), ("name:", Key), (" ", Plain), ("a", String)]
         );
-        assert_eq!(toks("  - 80"), vec![("  ", Plain), ("- ", Plain), ("80", Number)]);
+        assert_eq!(
+            toks("  - 80"),
+            vec![("  ", Plain), ("- ", Plain), ("80", Number)]
+        );
         assert_eq!(
             toks("- - x"),
             vec![("- ", Plain), ("- ", Plain), ("x", String)]
@@ -303,10 +316,19 @@ mod tests {
     #[test]
     fn comments_only_outside_quotes_and_after_space() {
         assert_eq!(toks("# top"), vec![("# top", Comment)]);
-        assert_eq!(toks("  # indented"), vec![("  ", Plain), ("# indented", Comment)]);
+        assert_eq!(
+            toks("  # indented"),
+            vec![("  ", Plain), ("# indented", Comment)]
+        );
         assert_eq!(
             toks("a: b # why"),
-            vec![("a:", Key), (" ", Plain), ("b", String), (" ", Plain), ("# why", Comment)]
+            vec![
+                ("a:", Key),
+                (" ", Plain),
+                ("b", String),
+                (" ", Plain),
+                ("# why", Comment)
+            ]
         );
         assert_eq!(toks("a: x#y")[2], ("x#y", String));
         assert_eq!(
@@ -362,7 +384,9 @@ mod tests {
         ];
         assert_eq!(
             block_lines(&lines),
-            vec![false, false, true, true, true, false, false, false, true, false]
+            vec![
+                false, false, true, true, true, false, false, false, true, false
+            ]
         );
         assert_eq!(
             block_tokens("    echo: x"),
