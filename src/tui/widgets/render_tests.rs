@@ -226,7 +226,7 @@ Events:
 
 #[test]
 fn describe_view() {
-    let mut v = TextView::new("describe pod/default/web-1", DESCRIBE, Highlight::Plain);
+    let mut v = TextView::new("describe pod/default/web-1", DESCRIBE, Highlight::Describe);
     for (w, h) in SIZES {
         let t = draw(w, h, false, |a, b, th| v.render(a, b, th));
         insta::assert_snapshot!(format!("describe_{w}x{h}"), t.backend());

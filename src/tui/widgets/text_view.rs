@@ -21,6 +21,8 @@ use std::ops::Range;
 pub enum Highlight {
     Plain,
     Yaml,
+    /// kubectl describe: the `Label:` at the start of a line in the key style.
+    Describe,
 }
 
 /// Columns moved by one left/right key.
@@ -80,7 +82,7 @@ impl TextView {
         self.lines = text.lines().map(clean).collect();
         self.block = match self.highlight {
             Highlight::Yaml => yaml::block_lines(&self.lines),
-            Highlight::Plain => Vec::new(),
+            Highlight::Plain | Highlight::Describe => Vec::new(),
         };
         self.top = self.top.min(self.max_top());
         let current = self.current;
@@ -345,6 +347,13 @@ impl TextView {
         let line = &self.lines[n];
         match self.highlight {
             Highlight::Plain => vec![(0..line.len(), Style::default())],
+            Highlight::Describe => match describe_label(line) {
+                Some(end) => vec![
+                    (0..end, theme.yaml.key),
+                    (end..line.len(), Style::default()),
+                ],
+                None => vec![(0..line.len(), Style::default())],
+            },
             Highlight::Yaml => {
                 let toks = if self.block.get(n).copied().unwrap_or(false) {
                     yaml::block_tokens(line)
@@ -488,6 +497,23 @@ impl TextView {
             }
         }
     }
+}
+
+/// The end of a describe label (`Name:`, `  Restart Count:`, `      cpu:`): words of
+/// letters, digits and `-._/` separated by single spaces, then `:` and a space or the end of
+/// the line. Table rows (`Normal  Scheduled  5m ... to node: x`) have double spaces first.
+fn describe_label(line: &str) -> Option<usize> {
+    let start = line.len() - line.trim_start().len();
+    let colon = start + line[start..].find(':')?;
+    let label = &line[start..colon];
+    let ok = !label.is_empty()
+        && !label.starts_with(|c: char| !c.is_alphanumeric())
+        && !label.contains("  ")
+        && label
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '.' | '_' | '/'));
+    let after = line[colon + 1..].chars().next();
+    (ok && matches!(after, None | Some(' '))).then_some(colon + 1)
 }
 
 fn token_style(t: Token, theme: &Theme) -> Style {
@@ -657,6 +683,46 @@ mod tests {
         // The current match stands out from the others.
         let runs = v.runs(0, &theme);
         assert!(runs[2].1.add_modifier.contains(Modifier::UNDERLINED));
+    }
+
+    #[test]
+    fn ten_thousand_lines() {
+        let text: String = (0..10_000)
+            .map(|i| format!("  key{i}: value {i} # note\n"))
+            .collect();
+        let mut v = TextView::new("t", &text, Highlight::Yaml);
+        let theme = Theme::default_theme();
+        let area = Rect::new(0, 0, 160, 48);
+        let mut buf = Buffer::empty(area);
+        let started = std::time::Instant::now();
+        v.render(area, &mut buf, &theme);
+        search(&mut v, "VALUE 9999 ");
+        assert_eq!(v.match_count(), 1);
+        v.render(area, &mut buf, &theme);
+        assert_eq!(v.top(), 10_000 - 46, "the last match scrolls to the end");
+        assert!(buf[(1, 46)].symbol() == " " && buf[(3, 46)].symbol() == "k");
+        // Generous even for a debug build: only the visible lines are styled.
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
+    fn describe_labels() {
+        assert_eq!(describe_label("Name:         web"), Some(5));
+        assert_eq!(describe_label("    Restart Count:  0"), Some(18));
+        assert_eq!(describe_label("      cpu:     500m"), Some(10));
+        assert_eq!(describe_label("Containers:"), Some(11));
+        assert_eq!(describe_label("  web:"), Some(6));
+        assert_eq!(describe_label("                  app=web"), None);
+        assert_eq!(
+            describe_label("  Normal  Scheduled  5m  default-scheduler  to node: x"),
+            None
+        );
+        assert_eq!(describe_label("Image:  nginx:1.27"), Some(6));
+        assert_eq!(describe_label("http://x"), None);
+        assert_eq!(describe_label(""), None);
+        let theme = Theme::default_theme();
+        let v = TextView::new("t", "Name:  web\n", Highlight::Describe);
+        assert_eq!(v.base_runs(0, &theme)[0], (0..5, theme.yaml.key));
     }
 
     #[test]
