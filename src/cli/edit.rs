@@ -4,10 +4,8 @@
 use super::args::EditArgs;
 use super::output::{object_ref, to_yaml};
 use super::{CliError, Ctx, Io, target};
-use crate::api::manifest;
-use crate::api::object::{ObjectExt, kind_of};
 use crate::api::request::{FieldValidation, WriteOptions};
-use crate::client::validate::{self, UpdateChecks};
+use crate::client::edit::{EditResult, check_edit};
 use crate::cluster::Cluster;
 use std::path::{Path, PathBuf};
 
@@ -65,16 +63,6 @@ async fn run_editor(editor: String, path: PathBuf) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Text without comment lines and surrounding blank space: what decides "no changes".
-fn meaningful(text: &str) -> String {
-    text.lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim()
-        .to_string()
-}
-
 pub async fn run(
     cluster: &dyn Cluster,
     ctx: &Ctx,
@@ -106,58 +94,34 @@ pub async fn run(
     let edited = std::fs::read_to_string(&path)
         .map_err(|e| kept(format!("cannot read the edited file: {e}")))?;
 
-    if meaningful(&edited).is_empty() || meaningful(&edited) == meaningful(&original_text) {
-        let _ = std::fs::remove_file(&path);
-        io.outln("Edit cancelled, no changes made.");
-        return Ok(());
-    }
     let source = path.display().to_string();
-    let docs = match manifest::parse_str(&edited, &source) {
-        Ok(d) => d,
-        Err(errs) => {
-            for e in errs {
-                io.errln(format!("error: {e}"));
+    let object = match check_edit(kind, &original, &edited, &source, validation) {
+        Ok(EditResult::Unchanged) => {
+            let _ = std::fs::remove_file(&path);
+            io.outln("Edit cancelled, no changes made.");
+            return Ok(());
+        }
+        Ok(EditResult::Changed { object, warnings }) => {
+            for w in &warnings {
+                io.errln(format!("Warning: {w}"));
             }
-            return Err(kept("the edited object could not be read".into()));
+            object
+        }
+        Err(e) => {
+            for w in &e.warnings {
+                io.errln(format!("Warning: {w}"));
+            }
+            for line in &e.errors {
+                io.errln(format!("error: {line}"));
+            }
+            return Err(kept(e.summary));
         }
     };
-    let [doc] = docs.as_slice() else {
-        return Err(kept(format!("expected one object, found {}", docs.len())));
-    };
-    if doc.value == original {
-        let _ = std::fs::remove_file(&path);
-        io.outln("Edit cancelled, no changes made.");
-        return Ok(());
-    }
-    let edited_kind = kind_of(&doc.value).map_err(|e| kept(e.message))?;
-    if !std::ptr::eq(edited_kind, *kind)
-        || doc.value.name() != original.name()
-        || doc.value.namespace() != original.namespace()
-    {
-        return Err(kept(format!(
-            "the kind, name and namespace of {} cannot be changed by edit",
-            object_ref(kind, name)
-        )));
-    }
-    let report = validate::check_all(
-        std::slice::from_ref(doc),
-        validation,
-        &UpdateChecks { old: &original },
-    );
-    for w in &report.warnings {
-        io.errln(format!("Warning: {w}"));
-    }
-    if !report.is_ok() {
-        for e in &report.errors {
-            io.errln(format!("error: {e}"));
-        }
-        return Err(kept(format!("{} is invalid", object_ref(kind, name))));
-    }
     let opts = WriteOptions {
         dry_run: false,
         field_validation: validation,
     };
-    match cluster.update(doc.value.clone(), &opts).await {
+    match cluster.update(object, &opts).await {
         Ok(_) => {
             let _ = std::fs::remove_file(&path);
             io.outln(format!("{} edited", object_ref(kind, name)));
@@ -193,7 +157,10 @@ mod tests {
             shell_quote(Path::new("/tmp/a'b.yaml")),
             "'/tmp/a'\\''b.yaml'"
         );
-        assert_eq!(meaningful("# c\n\na: 1\n  # x\n"), "a: 1");
+        assert_eq!(
+            crate::client::edit::meaningful("# c\n\na: 1\n  # x\n"),
+            "a: 1"
+        );
         assert!(
             temp_path("we/b")
                 .to_string_lossy()

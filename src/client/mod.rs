@@ -3,5 +3,6 @@
 //! console build on it.
 
 pub mod describe;
+pub mod edit;
 pub mod text;
 pub mod validate;

@@ -9,6 +9,7 @@ pub mod logs;
 mod state;
 pub mod table;
 pub mod theme;
+pub mod widgets;
 mod view;
 
 use crate::api::kinds;
