@@ -77,7 +77,10 @@ struct Tail {
 
 impl Drop for Tail {
     fn drop(&mut self) {
-        for h in [self.task.take(), self.forward.take()].into_iter().flatten() {
+        for h in [self.task.take(), self.forward.take()]
+            .into_iter()
+            .flatten()
+        {
             h.abort();
         }
     }
@@ -142,6 +145,11 @@ impl LogFollower {
     pub fn with_save_dir(mut self, dir: PathBuf) -> LogFollower {
         self.save_dir = Some(dir);
         self
+    }
+
+    /// How the tails batch (one delivery per 33 ms, or per 5,000 lines, at most).
+    pub fn tail_config(&self) -> TailConfig {
+        self.tail_cfg
     }
 
     pub fn buffer(&self) -> &LogBuffer {
@@ -252,7 +260,13 @@ impl LogFollower {
     }
 
     /// Draw the pane with the theme's logs roles; remembers the height for paging.
-    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &crate::tui::theme::Theme, focused: bool) {
+    pub fn render(
+        &self,
+        area: Rect,
+        buf: &mut Buffer,
+        theme: &crate::tui::theme::Theme,
+        focused: bool,
+    ) {
         self.set_height(area.height.saturating_sub(2) as usize);
         self.pane()
             .styles(LogStyles::from_theme(theme, focused))
@@ -317,7 +331,11 @@ impl LogFollower {
         match &self.selection {
             Selection::Default => vec![p.default.clone()],
             Selection::One(c) => vec![Some(c.clone())],
-            Selection::All => p.started().into_iter().map(|c| Some(c.to_string())).collect(),
+            Selection::All => p
+                .started()
+                .into_iter()
+                .map(|c| Some(c.to_string()))
+                .collect(),
         }
     }
 
@@ -358,8 +376,8 @@ impl LogFollower {
             let t = &self.tails[i];
             let now = pod.restarts(t.container.as_deref());
             let restarted = matches!(t.ended, Some(Ok(()))) && now > t.restarts;
-            let retry = matches!(t.ended, Some(Err(_)))
-                && (pod_changed || t.started.elapsed() >= RETRY);
+            let retry =
+                matches!(t.ended, Some(Err(_))) && (pod_changed || t.started.elapsed() >= RETRY);
             if !restarted && !retry {
                 i += 1;
                 continue;
@@ -412,7 +430,13 @@ impl LogFollower {
         acted
     }
 
-    fn spawn(&mut self, container: Option<String>, opts: LogOptions, restarts: i64, last_error: Option<String>) {
+    fn spawn(
+        &mut self,
+        container: Option<String>,
+        opts: LogOptions,
+        restarts: i64,
+        last_error: Option<String>,
+    ) {
         let (Some(env), Some(pod)) = (&self.env, &self.pod) else {
             return;
         };

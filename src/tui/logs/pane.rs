@@ -6,11 +6,11 @@ use super::buffer::{LineKind, LogBuffer, LogLine, StreamKind};
 use super::view::LogView;
 use crate::tui::theme::Theme;
 use ratatui::buffer::Buffer;
-use std::borrow::Cow;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
+use std::borrow::Cow;
 
 /// The pane's colours (the theme's logs role fills them in).
 #[derive(Debug, Clone, PartialEq)]

@@ -14,6 +14,8 @@ pub(crate) struct ContainerInfo {
     pub restarts: i64,
     /// It ran or runs: a log may exist.
     pub started: bool,
+    /// `waiting`, `running` or `terminated`: a change may make a failed tail work.
+    pub state: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +54,9 @@ fn containers(pod: &Value, spec: &str, status: &str, init: bool) -> Vec<Containe
                     .and_then(|s| s.get("restartCount"))
                     .and_then(Value::as_i64)
                     .unwrap_or(0),
+                state: s
+                    .and_then(|s| s.get("state")?.as_object()?.keys().next().cloned())
+                    .unwrap_or_default(),
                 started: has("/state/running")
                     || has("/state/terminated")
                     || has("/lastState/terminated"),
@@ -84,7 +89,8 @@ impl PodInfo {
     }
 
     pub fn restarts(&self, name: Option<&str>) -> i64 {
-        name.and_then(|n| self.container(n)).map_or(0, |c| c.restarts)
+        name.and_then(|n| self.container(n))
+            .map_or(0, |c| c.restarts)
     }
 
     /// Containers the user can switch to: every app container, and init containers that ran.

@@ -76,7 +76,10 @@ mod tests {
         v.set_search("err");
         ix.sync(&b, &v);
         assert_eq!(ix.count(), 2);
-        assert_eq!((ix.position(0), ix.position(2), ix.position(1)), (Some(1), Some(2), None));
+        assert_eq!(
+            (ix.position(0), ix.position(2), ix.position(1)),
+            (Some(1), Some(2), None)
+        );
         // Line 0 falls out; line 4 arrives and matches.
         push(&mut b, &["x", "an error"]);
         ix.sync(&b, &v);
