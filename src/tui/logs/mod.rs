@@ -13,6 +13,8 @@
 
 pub mod ansi;
 mod buffer;
+#[cfg(test)]
+mod fake;
 mod follow;
 #[cfg(test)]
 mod follow_tests;
