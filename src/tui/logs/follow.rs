@@ -375,7 +375,8 @@ impl LogFollower {
         while i < self.tails.len() {
             let t = &self.tails[i];
             let now = pod.restarts(t.container.as_deref());
-            let restarted = matches!(t.ended, Some(Ok(()))) && now > t.restarts;
+            // A stream that broke (rather than ended) still gives way to the new run.
+            let restarted = t.ended.is_some() && now > t.restarts;
             let retry =
                 matches!(t.ended, Some(Err(_))) && (pod_changed || t.started.elapsed() >= RETRY);
             if !restarted && !retry {

@@ -376,6 +376,40 @@ async fn a_stream_broken_after_lines_resumes_after_the_last_one() {
 }
 
 #[tokio::test]
+async fn a_broken_stream_of_a_container_that_restarted_continues_with_the_new_run() {
+    let mut s = setup();
+    s.fake
+        .script("app", Script::Lines("2024-05-01T10:00:00Z old\n", false));
+    s.fake
+        .script("app", Script::Lines("2024-05-01T10:00:09Z new\n", false));
+    s.follow(&pod("u1", &[], &[("app", 0, "running")]));
+    s.until("a line", |f| f.buffer().len() == 1).await;
+    let g = s.f.generations()[0];
+    let broken = Batch {
+        end: Some(Err("unexpected EOF".into())),
+        ..Batch::default()
+    };
+    s.f.on_batch(g, broken);
+    assert!(s.follow(&pod("u1", &[], &[("app", 1, "running")])));
+    let o = s.calls(2).await.pop().unwrap();
+    assert_eq!(
+        (o.tail_lines, o.since_time),
+        (None, None),
+        "the whole new log"
+    );
+    s.until("the new run", |f| f.buffer().len() == 4).await;
+    assert_eq!(
+        texts(&s.f),
+        [
+            "old",
+            "(unexpected EOF)",
+            "── container app restarted ──",
+            "new"
+        ]
+    );
+}
+
+#[tokio::test]
 async fn save_writes_the_buffer_and_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = setup();
