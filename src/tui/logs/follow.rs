@@ -490,16 +490,7 @@ impl LogFollower {
         }
         let h = self.h();
         let (b, v) = (&self.buffer, &mut self.view);
-        let range = |r: TimeRange| Some(r);
-        let new_range = match action {
-            "logs.since.tail" => range(TimeRange::Tail(100)),
-            "logs.since.1m" => range(TimeRange::Since(60)),
-            "logs.since.5m" => range(TimeRange::Since(300)),
-            "logs.since.15m" => range(TimeRange::Since(900)),
-            "logs.since.30m" => range(TimeRange::Since(1800)),
-            "logs.since.1h" => range(TimeRange::Since(3600)),
-            _ => None,
-        };
+        let new_range = TimeRange::of_action(action);
         if let Some(r) = new_range {
             v.range = r;
             self.restart_all();

@@ -8,6 +8,11 @@
 //! - [`LogFollower`] decides which log the pane shows (pod, container, all containers,
 //!   previous, range), runs the tails, restarts them when the container restarts, and
 //!   handles the logs actions; the console only feeds it the selected pod, keys and batches.
+//!
+//!   Wiring: `LogFollower::new(config.log_buffer_lines)`; a `LogSink::channel(tx, Msg::Logs)`;
+//!   `follow(selected_pod, &cluster, &sink)` on every pod change and UI tick;
+//!   `on_key` first while `is_searching()`; `on_action` for the logs actions;
+//!   `on_batch` for `Msg::Logs`; `render(area, buf, theme, focused)` to draw.
 //! - [`LogsPane`] draws only the visible slice, so a frame costs the same with ten lines or a
 //!   million in the buffer.
 

@@ -24,6 +24,19 @@ impl TimeRange {
         TimeRange::Since(3600),
     ];
 
+    /// The range a `logs.since.*` action picks.
+    pub fn of_action(action: &str) -> Option<TimeRange> {
+        Some(match action {
+            "logs.since.tail" => TimeRange::Tail(100),
+            "logs.since.1m" => TimeRange::Since(60),
+            "logs.since.5m" => TimeRange::Since(300),
+            "logs.since.15m" => TimeRange::Since(900),
+            "logs.since.30m" => TimeRange::Since(1800),
+            "logs.since.1h" => TimeRange::Since(3600),
+            _ => return None,
+        })
+    }
+
     pub fn label(&self) -> String {
         match *self {
             TimeRange::Tail(n) => format!("tail {n}"),
