@@ -2,7 +2,7 @@
 //! through the tail task into the ring buffer, and draw a 160×48 frame with a full buffer.
 //! Run: `cargo bench --bench tui_logs`.
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -98,5 +98,54 @@ fn render(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ingest, render);
+/// What the console does per delivery: append a batch, then draw only the visible slice.
+/// 1,000,000 pre-parsed lines in the follower's 5,000-line batches into its default-sized
+/// (100,000 line) buffer, one 160x48 frame per batch.
+fn ingest_and_render(c: &mut Criterion) {
+    let mut g = c.benchmark_group("logs");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    let area = Rect::new(0, 0, 160, 48);
+    let make = || -> Vec<Vec<LogLine>> {
+        (0..LINES)
+            .map(|i| {
+                let text = if i % 10 == 0 {
+                    format!("\x1b[32mINFO\x1b[0m request {i} served in 3ms")
+                } else {
+                    format!("GET /api/v1/items/{i} 200 OK user=alice")
+                };
+                LogLine::new(&text).with_ts("2024-05-01T10:00:00.000000000Z")
+            })
+            .collect::<Vec<_>>()
+            .chunks(5_000)
+            .map(<[LogLine]>::to_vec)
+            .collect()
+    };
+    g.bench_function(
+        "ingest 1,000,000 lines through push_batch + render of the visible slice",
+        |b| {
+            b.iter_batched(
+                make,
+                |batches| {
+                    let mut buf = LogBuffer::new(100_000);
+                    let mut view = LogView::default();
+                    view.set_search("items/9");
+                    let mut frame = Buffer::empty(area);
+                    let mut laid_out = 0;
+                    for batch in batches {
+                        buf.push_batch(batch);
+                        frame.reset();
+                        laid_out +=
+                            LogsPane::new(&buf, &view, "web/app").render_counted(area, &mut frame);
+                    }
+                    assert_eq!(buf.end_seq(), LINES as u64);
+                    black_box(laid_out)
+                },
+                BatchSize::PerIteration,
+            )
+        },
+    );
+    g.finish();
+}
+
+criterion_group!(benches, ingest, render, ingest_and_render);
 criterion_main!(benches);

@@ -65,14 +65,15 @@ impl LogLine {
         self
     }
 
-    fn marker(container: Option<&str>) -> LogLine {
+    /// `tag`: prefix it with the container, like the lines of all-containers mode.
+    fn marker(container: Option<&str>, tag: bool) -> LogLine {
         let text = match container {
             Some(c) => format!("── container {c} restarted ──"),
             None => "── container restarted ──".to_string(),
         };
         LogLine {
             kind: LineKind::Restart,
-            container: container.map(Arc::from),
+            container: container.filter(|_| tag).map(Arc::from),
             ..LogLine::new(&text)
         }
     }
@@ -190,7 +191,13 @@ impl LogBuffer {
 
     /// Insert a `── container restarted ──` marker (the tail reopened on a new run).
     pub fn mark_restart(&mut self, container: Option<&str>) {
-        self.push(LogLine::marker(container));
+        self.mark_restart_in(container, true);
+    }
+
+    /// The marker naming `container`; `tag` prefixes it with the container like the lines of
+    /// all-containers mode (one container's pane names it without a prefix).
+    pub fn mark_restart_in(&mut self, container: Option<&str>, tag: bool) {
+        self.push(LogLine::marker(container, tag));
     }
 
     /// Forget every line (a new subscription with another range or container).
@@ -278,6 +285,10 @@ mod tests {
         assert_eq!(b.get(3).unwrap().kind, LineKind::Log);
         b.mark_restart(None);
         assert_eq!(b.get(4).unwrap().text.as_ref(), "── container restarted ──");
+        b.mark_restart_in(Some("app"), false);
+        let l = b.get(5).unwrap();
+        assert_eq!(l.text.as_ref(), "── container app restarted ──");
+        assert_eq!(l.container, None);
     }
 
     #[test]

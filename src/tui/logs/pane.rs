@@ -2,13 +2,15 @@
 //! frame depends on the pane's size, not on the buffer's.
 
 use super::ansi::style_at;
-use super::buffer::{LineKind, LogBuffer, LogLine};
+use super::buffer::{LineKind, LogBuffer, LogLine, StreamKind};
 use super::view::LogView;
+use crate::tui::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
+use std::borrow::Cow;
 
 /// The pane's colours (the theme's logs role fills them in).
 #[derive(Debug, Clone, PartialEq)]
@@ -21,8 +23,55 @@ pub struct LogStyles {
     /// The match `n`/`N` moved to.
     pub current: Style,
     pub dropped: Style,
+    /// Base style of stderr lines (when the source says which stream a line came from).
+    pub stderr: Style,
     /// Container prefixes, by the container's colour index.
-    pub palette: Vec<Color>,
+    pub palette: Vec<Style>,
+}
+
+impl LogStyles {
+    /// The theme's logs roles; the border shows focus like the other panes.
+    pub fn from_theme(theme: &Theme, focused: bool) -> LogStyles {
+        let l = &theme.logs;
+        // The theme has no role for the current match: the search match with its colours
+        // swapped, or underlined where it has none (monochrome).
+        let current = match (l.search_match.fg, l.search_match.bg) {
+            (Some(fg), Some(bg)) => l.search_match.fg(bg).bg(fg),
+            _ => l
+                .search_match
+                .add_modifier(Modifier::UNDERLINED | Modifier::BOLD),
+        };
+        LogStyles {
+            border: if focused {
+                theme.ui.border_focused
+            } else {
+                theme.ui.border
+            },
+            title: theme.ui.title,
+            timestamp: l.timestamp,
+            marker: l.restart_marker,
+            highlight: l.search_match,
+            current,
+            dropped: l.stderr.add_modifier(Modifier::BOLD),
+            stderr: l.stderr,
+            palette: if l.containers.is_empty() {
+                LogStyles::default().palette
+            } else {
+                l.containers.clone()
+            },
+        }
+    }
+}
+
+/// What the title says beyond the view's own flags (the follower fills it in).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaneStatus {
+    /// Flags after the view's (`previous`, `ended`).
+    pub flags: Vec<String>,
+    /// (position of the current match, matching lines) of the active search.
+    pub matches: Option<(Option<usize>, usize)>,
+    /// The query being typed after `/`.
+    pub typing: Option<String>,
 }
 
 impl Default for LogStyles {
@@ -37,14 +86,17 @@ impl Default for LogStyles {
             highlight: Style::default().fg(Color::Black).bg(Color::Yellow),
             current: Style::default().fg(Color::Black).bg(Color::LightRed),
             dropped: Style::default().fg(Color::Red),
-            palette: vec![
+            stderr: Style::default().fg(Color::LightRed),
+            palette: [
                 Color::Cyan,
                 Color::Green,
                 Color::Magenta,
                 Color::Yellow,
                 Color::Blue,
                 Color::LightRed,
-            ],
+            ]
+            .map(|c| Style::default().fg(c))
+            .to_vec(),
         }
     }
 }
@@ -56,18 +108,29 @@ pub struct LogsPane<'a> {
     buffer: &'a LogBuffer,
     view: &'a LogView,
     /// `pod/container` or `pod (all containers)`.
-    source: &'a str,
+    source: Cow<'a, str>,
     styles: LogStyles,
+    status: PaneStatus,
 }
 
 impl<'a> LogsPane<'a> {
-    pub fn new(buffer: &'a LogBuffer, view: &'a LogView, source: &'a str) -> LogsPane<'a> {
+    pub fn new(
+        buffer: &'a LogBuffer,
+        view: &'a LogView,
+        source: impl Into<Cow<'a, str>>,
+    ) -> LogsPane<'a> {
         LogsPane {
             buffer,
             view,
-            source,
+            source: source.into(),
             styles: LogStyles::default(),
+            status: PaneStatus::default(),
         }
+    }
+
+    pub fn status(mut self, status: PaneStatus) -> LogsPane<'a> {
+        self.status = status;
+        self
     }
 
     pub fn styles(mut self, styles: LogStyles) -> LogsPane<'a> {
@@ -89,10 +152,19 @@ impl<'a> LogsPane<'a> {
         if v.timestamps {
             flags.push("timestamps".into());
         }
-        if !v.query().is_empty() {
-            flags.push(format!("/{}", v.query()));
-        }
+        flags.extend(self.status.flags.iter().cloned());
         spans.push(Span::raw(format!("[{}] ", flags.join(" · "))));
+        let search = match (&self.status.typing, &self.status.matches) {
+            (Some(t), _) => Some(format!("/{t}▏")),
+            (None, _) if v.query().is_empty() => None,
+            (None, Some((Some(at), n))) => Some(format!("/{} {at}/{n}", v.query())),
+            (None, Some((None, n))) => Some(format!("/{} {n} lines", v.query())),
+            (None, None) => Some(format!("/{}", v.query())),
+        };
+        if let Some(s) = search {
+            spans.push(Span::styled(s, self.styles.highlight));
+            spans.push(Span::raw(" "));
+        }
         if self.buffer.dropped() > 0 {
             spans.push(Span::styled(
                 format!("dropped {} ", self.buffer.dropped()),
@@ -159,6 +231,7 @@ impl<'a> LogsPane<'a> {
     fn layout(&self, line: &LogLine, seq: u64, width: usize) -> Vec<Row> {
         let st = &self.styles;
         let marker = line.kind == LineKind::Restart;
+        let stderr = line.stream == Some(StreamKind::Stderr);
         let mut cells: Vec<(char, Style)> = Vec::with_capacity(line.text.len() + 40);
         if self.view.timestamps
             && let Some(ts) = &line.ts
@@ -167,8 +240,10 @@ impl<'a> LogsPane<'a> {
             cells.push((' ', Style::default()));
         }
         if let Some(c) = &line.container {
-            let colour = st.palette[line.colour as usize % st.palette.len().max(1)];
-            let s = Style::default().fg(colour);
+            let s = match st.palette.len() {
+                0 => Style::default(),
+                n => st.palette[line.colour as usize % n],
+            };
             cells.push(('[', s));
             cells.extend(c.chars().map(|ch| (ch, s)));
             cells.push((']', s));
@@ -187,6 +262,8 @@ impl<'a> LogsPane<'a> {
             }
             let mut style = if marker {
                 st.marker
+            } else if stderr {
+                st.stderr.patch(style_at(&line.styles, at))
             } else {
                 style_at(&line.styles, at)
             };

@@ -231,6 +231,9 @@ async fn pump(
                         if flush(&mut pending, &tx).is_err() {
                             return;
                         }
+                        // A full batch just went: the next timed delivery is a whole interval
+                        // away, so a flood costs max(1/interval, rate/batch_lines) deliveries.
+                        tick.reset();
                         // Let the UI side run even when the stream never makes us wait.
                         tokio::task::yield_now().await;
                     }

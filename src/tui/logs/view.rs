@@ -24,6 +24,19 @@ impl TimeRange {
         TimeRange::Since(3600),
     ];
 
+    /// The range a `logs.since.*` action picks.
+    pub fn of_action(action: &str) -> Option<TimeRange> {
+        Some(match action {
+            "logs.since.tail" => TimeRange::Tail(100),
+            "logs.since.1m" => TimeRange::Since(60),
+            "logs.since.5m" => TimeRange::Since(300),
+            "logs.since.15m" => TimeRange::Since(900),
+            "logs.since.30m" => TimeRange::Since(1800),
+            "logs.since.1h" => TimeRange::Since(3600),
+            _ => return None,
+        })
+    }
+
     pub fn label(&self) -> String {
         match *self {
             TimeRange::Tail(n) => format!("tail {n}"),
@@ -80,6 +93,20 @@ pub fn find_matches(hay: &str, needle: &[char]) -> Vec<Range<usize>> {
         }
     }
     out
+}
+
+/// Whether `hay` contains `needle` (lower-cased chars) case-insensitively; allocates
+/// nothing, for scanning every arriving line while a search is active.
+pub fn has_match(hay: &str, needle: &[char]) -> bool {
+    if needle.is_empty() {
+        return false;
+    }
+    hay.char_indices().any(|(i, _)| {
+        let mut rest = hay[i..].chars();
+        needle
+            .iter()
+            .all(|n| rest.next().is_some_and(|h| lower_eq(h, *n)))
+    })
 }
 
 fn lower_eq(h: char, n: char) -> bool {
@@ -219,9 +246,13 @@ impl LogView {
         find_matches(text, &self.needle)
     }
 
+    /// Whether one line's text matches the search (false without one).
+    pub fn is_match_text(&self, text: &str) -> bool {
+        has_match(text, &self.needle)
+    }
+
     fn is_match(&self, buf: &LogBuffer, seq: u64) -> bool {
-        buf.get(seq)
-            .is_some_and(|l| !find_matches(&l.text, &self.needle).is_empty())
+        buf.get(seq).is_some_and(|l| self.is_match_text(&l.text))
     }
 
     /// `n`: the next matching line below the current one (wrapping to the top); the view
@@ -278,6 +309,10 @@ mod tests {
         b
     }
 
+    fn n_err() -> Vec<char> {
+        lower_chars("ERR")
+    }
+
     #[test]
     fn matches_are_case_insensitive_substrings() {
         let n = lower_chars("ERR");
@@ -290,6 +325,10 @@ mod tests {
         let n = lower_chars("ÄB");
         assert_eq!(find_matches("xäb", &n), vec![1..4]);
         assert_eq!(find_matches("aaaa", &lower_chars("aa")), [0..2, 2..4]);
+        assert!(has_match("an Error", &n_err()));
+        assert!(has_match("xäb", &lower_chars("ÄB")));
+        assert!(!has_match("er ro", &n_err()));
+        assert!(!has_match("x", &[]));
     }
 
     #[test]
