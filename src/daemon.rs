@@ -281,7 +281,7 @@ pub async fn serve(state: &Path, _opts: ServeOptions) -> Result<(), String> {
 
 /// The console. It attaches to a running peapod when one serves this state directory;
 /// otherwise it becomes the server itself (store, controllers, socket) for as long as it runs.
-pub async fn console(state: &Path) -> Result<(), String> {
+pub async fn console(state: &Path, opts: crate::tui::ConsoleOptions) -> Result<(), String> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err("the console needs a terminal; for scripts use verbs such as `peapod get pods` or run `peapod serve`".into());
@@ -290,7 +290,7 @@ pub async fn console(state: &Path) -> Result<(), String> {
     if socket.exists() {
         let remote = RemoteCluster::new(socket.clone());
         if remote.ping().await.is_ok() {
-            return crate::tui::run(Arc::new(remote)).await;
+            return crate::tui::run(Arc::new(remote), opts).await;
         }
     }
     let store = open_store_for_serve(state).await?;
@@ -309,7 +309,7 @@ pub async fn console(state: &Path) -> Result<(), String> {
             .await
         })
     };
-    let result = crate::tui::run(cluster).await;
+    let result = crate::tui::run(cluster, opts).await;
     let _ = stop_tx.send(());
     let _ = server.await;
     for h in controllers {

@@ -19,8 +19,28 @@ pub struct Cli {
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
 
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Flags of the console (`peapod` with no verb).
+#[derive(Debug, Args, Default)]
+pub struct ConsoleArgs {
+    /// Console: remove every action that changes the cluster (delete, kill, scale, edit...).
+    #[arg(long)]
+    pub readonly: bool,
+    /// Console: theme name (dark, light, high-contrast, default) or a theme file.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+    /// Console: config file instead of ~/.config/peapod/config.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Console: capture the mouse (off by default so terminal text selection works).
+    #[arg(long)]
+    pub mouse: bool,
 }
 
 #[derive(Debug, Subcommand)]

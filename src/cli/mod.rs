@@ -153,7 +153,14 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> i32 {
     };
     let Some(command) = cli.command else {
         // No verb: the console.
-        let result = rt.block_on(crate::daemon::console(&state));
+        let opts = crate::tui::ConsoleOptions {
+            state_dir: Some(state.clone()),
+            readonly: cli.console.readonly,
+            theme: cli.console.theme.clone(),
+            config: cli.console.config.clone(),
+            mouse: cli.console.mouse,
+        };
+        let result = rt.block_on(crate::daemon::console(&state, opts));
         rt.shutdown_background();
         return match result {
             Ok(()) => 0,

@@ -1,137 +1,106 @@
-//! The console. This first cut shows the namespaces pane (with pod counts, `all` on top) and
-//! the pods pane, both live from watches, with keyboard focus and selection. The full console
-//! (labels and logs panes, command mode, actions, keymaps, themes) grows here.
+//! The console: a k9s-style TUI over any `Cluster`. One task owns the state (`app::App`);
+//! watches, the terminal reader, log tails, metrics and cluster requests run beside it and
+//! send messages. Bursts of messages are applied together and redraws are capped at the
+//! configured refresh rate, so a flood of watch events or log lines costs a few frames.
 
+pub mod app;
 pub mod config;
+mod effects;
 pub mod keymap;
-pub mod labels; pub mod pods_index;
+pub mod labels;
 pub mod logs;
-mod state;
+pub mod pods_index;
 pub mod table;
 pub mod theme;
+pub mod view;
 pub mod widgets;
-mod view;
 
-use crate::api::kinds;
-use crate::api::request::{ListOptions, LogOptions, WatchEvent};
+use crate::api::kinds::{self, KindInfo};
+use crate::api::object::ObjectExt;
+use crate::api::request::{ListOptions, WatchEvent};
 use crate::cluster::Cluster;
+use app::{App, Effect, Session};
 use crossterm::event::{self, Event, KeyEventKind};
 use futures::StreamExt;
-use state::{App, Focus};
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// What the UI loop receives: a key, or a change from a watch.
-enum Msg {
+/// How the console was started (flags over the config file).
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleOptions {
+    /// The state directory, for `peapod exec` when a shell is opened.
+    pub state_dir: Option<PathBuf>,
+    pub readonly: bool,
+    pub theme: Option<String>,
+    pub config: Option<PathBuf>,
+    pub mouse: bool,
+}
+
+/// What the UI loop receives.
+pub enum Msg {
     Key(event::KeyEvent),
     Resize,
     Namespace(WatchEvent),
+    Node(WatchEvent),
     Pod(WatchEvent),
-    /// A watch restarted: drop what it delivered before.
-    Reset(&'static str),
-    /// Lines for the logs pane from tail number `.0` (older tails' batches are dropped).
+    /// An event of the main table's watch of generation `.0`.
+    Main(u64, WatchEvent),
+    /// A watch restarted: drop what it delivered before (`main` carries its generation).
+    Reset(&'static str, u64),
+    /// Lines for the logs pane from tail number `.0`.
     Logs(u64, logs::Batch),
+    /// CPU and memory of pods by `namespace/name`.
+    Metrics(HashMap<String, (u64, u64)>),
+    Report(effects::Report),
 }
 
-/// The running tail of the logs pane.
-struct Tail {
-    generation: u64,
-    task: tokio::task::JoinHandle<()>,
-    forward: tokio::task::JoinHandle<()>,
-    started: std::time::Instant,
-}
-
-impl Drop for Tail {
-    fn drop(&mut self) {
-        self.task.abort();
-        self.forward.abort();
-    }
-}
-
-/// Keeps the logs pane on the selected pod: a new pod starts a new tail; a stopped container
-/// that restarts continues in the same pane after a restart marker; a tail that could not
-/// start (the container is not running yet) is retried when the pod changes.
-fn sync_logs(
-    app: &mut App,
-    cluster: &Arc<dyn Cluster>,
-    tx: &mpsc::Sender<Msg>,
-    tail: &mut Option<Tail>,
-    generation: &mut u64,
-) {
-    let wanted = app.wanted_log_source();
-    let same_pod = wanted.as_ref().map(|w| &w.uid) == app.log_source.as_ref().map(|s| &s.uid);
-    let restarted = match (&wanted, &app.log_source, &app.log_ended) {
-        (Some(w), Some(s), Some(Ok(()))) => same_pod && w.restarts > s.restarts,
-        _ => false,
-    };
-    let retry = matches!(app.log_ended, Some(Err(_)))
-        && same_pod
-        && tail
-            .as_ref()
-            .is_none_or(|t| t.started.elapsed() >= Duration::from_secs(1));
-    if same_pod && !restarted && !retry {
-        return;
-    }
-    *tail = None;
-    if !same_pod {
-        app.logs.clear();
-        app.log_view = logs::LogView::default();
-    } else if restarted {
-        app.logs.mark_restart(None);
-    }
-    app.log_source = wanted.clone();
-    app.log_ended = None;
-    let Some(source) = wanted else {
-        return;
-    };
-    *generation += 1;
-    let target = logs::LogTarget {
-        namespace: source.namespace,
-        pod: source.pod,
-        container: None,
-        tag_container: false,
-    };
-    // A new pod shows its recent past; a restarted container its whole new log.
-    let base = LogOptions {
-        follow: true,
-        tail_lines: (!same_pod).then_some(1000),
-        ..Default::default()
-    };
-    let opts = app.log_view.options(&base);
-    let (mut batches, task) = logs::spawn_tail(cluster.clone(), target, opts);
-    let (tx, generation_now) = (tx.clone(), *generation);
-    let forward = tokio::spawn(async move {
-        while let Some(b) = batches.recv().await {
-            if tx.send(Msg::Logs(generation_now, b)).await.is_err() {
-                return;
-            }
-        }
-    });
-    *tail = Some(Tail {
-        generation: generation_now,
-        task,
-        forward,
-        started: std::time::Instant::now(),
-    });
+/// Which stream a watch feeds.
+#[derive(Clone, Copy)]
+enum Feed {
+    Namespaces,
+    Nodes,
+    Pods,
+    Main(u64),
 }
 
 /// Keep one kind in sync: watch (initial snapshot as ADDED), and on error start again.
-fn spawn_watch(cluster: Arc<dyn Cluster>, plural: &'static str, tx: mpsc::Sender<Msg>) {
+/// A main-table watch stops once the table shows another kind.
+fn spawn_watch(
+    cluster: Arc<dyn Cluster>,
+    kind: &'static KindInfo,
+    feed: Feed,
+    tx: mpsc::Sender<Msg>,
+    current: Arc<AtomicU64>,
+) {
     tokio::spawn(async move {
-        let Some(kind) = kinds::lookup(plural) else {
-            return;
+        let live = || match feed {
+            Feed::Main(g) => current.load(Ordering::Relaxed) == g,
+            _ => true,
         };
-        loop {
-            if tx.send(Msg::Reset(plural)).await.is_err() {
+        let (name, generation) = match feed {
+            Feed::Namespaces => ("namespaces", 0),
+            Feed::Nodes => ("nodes", 0),
+            Feed::Pods => ("pods", 0),
+            Feed::Main(g) => ("main", g),
+        };
+        while live() {
+            if tx.send(Msg::Reset(name, generation)).await.is_err() {
                 return;
             }
             if let Ok(mut stream) = cluster.watch(kind, None, &ListOptions::default()).await {
                 while let Some(Ok(ev)) = stream.next().await {
-                    let msg = if plural == "pods" {
-                        Msg::Pod(ev)
-                    } else {
-                        Msg::Namespace(ev)
+                    if !live() {
+                        return;
+                    }
+                    let msg = match feed {
+                        Feed::Namespaces => Msg::Namespace(ev),
+                        Feed::Nodes => Msg::Node(ev),
+                        Feed::Pods => Msg::Pod(ev),
+                        Feed::Main(g) => Msg::Main(g, ev),
                     };
                     if tx.send(msg).await.is_err() {
                         return;
@@ -143,14 +112,26 @@ fn spawn_watch(cluster: Arc<dyn Cluster>, plural: &'static str, tx: mpsc::Sender
     });
 }
 
-/// Terminal events come from a plain thread: crossterm's `read` blocks.
-fn spawn_input(tx: mpsc::Sender<Msg>) {
+/// Terminal events come from a plain thread (crossterm's reads block). While `paused` (a
+/// shell owns the terminal) it does not read, so the shell gets every key.
+fn spawn_input(tx: mpsc::Sender<Msg>, paused: Arc<AtomicBool>) {
     std::thread::spawn(move || {
-        while let Ok(ev) = event::read() {
-            let msg = match ev {
-                Event::Key(k) if k.kind != KeyEventKind::Release => Msg::Key(k),
-                Event::Resize(_, _) => Msg::Resize,
-                _ => continue,
+        loop {
+            if paused.load(Ordering::Acquire) {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+            match event::poll(Duration::from_millis(50)) {
+                Ok(false) => continue,
+                Ok(true) if paused.load(Ordering::Acquire) => continue,
+                Ok(true) => {}
+                Err(_) => return,
+            }
+            let msg = match event::read() {
+                Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
+                Ok(Event::Resize(_, _)) => Msg::Resize,
+                Ok(_) => continue,
+                Err(_) => return,
             };
             if tx.blocking_send(msg).is_err() {
                 return;
@@ -159,37 +140,119 @@ fn spawn_input(tx: mpsc::Sender<Msg>) {
     });
 }
 
-/// Run the console until the user quits. The terminal is restored on every exit path.
-pub async fn run(cluster: Arc<dyn Cluster>) -> Result<(), String> {
+/// CPU and memory of every running pod, every few seconds (what `peapod top pod` reads).
+fn spawn_metrics(cluster: Arc<dyn Cluster>, tx: mpsc::Sender<Msg>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            let Ok(items) = cluster.pod_metrics(None, &ListOptions::default()).await else {
+                // A cluster that cannot measure pods: the columns stay n/a.
+                continue;
+            };
+            let mut m = HashMap::new();
+            for item in &items {
+                let (mut cpu, mut mem) = (0u64, 0u64);
+                for c in item["containers"].as_array().into_iter().flatten() {
+                    let q = |p: &str| crate::api::quantity::Quantity::from_json(&c["usage"][p]);
+                    cpu += q("cpu").map_or(0, |q| q.milli_value().max(0) as u64);
+                    mem += q("memory").map_or(0, |q| q.value().max(0) as u64);
+                }
+                let key = format!("{}/{}", item.namespace().unwrap_or(""), item.name());
+                m.insert(key, (cpu, mem));
+            }
+            if tx.send(Msg::Metrics(m)).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Run the console until the user quits. The terminal is restored on every exit path,
+/// panics included.
+pub async fn run(cluster: Arc<dyn Cluster>, opts: ConsoleOptions) -> Result<(), String> {
+    let loaded = config::load(&config::LoadOptions::from_env(
+        opts.config.clone(),
+        opts.theme.clone(),
+    ));
+    // A config file named on the command line must be readable; problems inside files are
+    // shown in the console (and by `peapod check-config`).
+    if let Some(path) = &opts.config
+        && let Err(e) = std::fs::metadata(path)
+    {
+        return Err(format!("--config {}: {e}", path.display()));
+    }
     let mut terminal = ratatui::try_init().map_err(|e| format!("cannot open the terminal: {e}"))?;
-    let result = event_loop(&mut terminal, cluster).await;
+    let mouse = opts.mouse || loaded.config.mouse;
+    if mouse {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    }
+    let result = event_loop(&mut terminal, cluster, opts, loaded).await;
+    if mouse {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    }
     ratatui::restore();
     result
 }
 
-async fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
-    cluster: Arc<dyn Cluster>,
-) -> Result<(), String> {
-    let (tx, mut rx) = mpsc::channel::<Msg>(4096);
-    spawn_watch(cluster.clone(), "namespaces", tx.clone());
-    spawn_watch(cluster.clone(), "pods", tx.clone());
-    let log_tx = tx.clone();
-    spawn_input(tx);
-    let loaded = config::load(&config::LoadOptions::from_env(None, None));
-    let warning = match loaded.problems.as_slice() {
+/// The config problems as one line for the status bar.
+fn problems_line(problems: &[config::Problem]) -> Option<String> {
+    match problems {
         [] => None,
         [one] => Some(format!("{one} (peapod check-config)")),
         [first, rest @ ..] => Some(format!(
             "{first} and {} more (peapod check-config)",
             rest.len()
         )),
+    }
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    cluster: Arc<dyn Cluster>,
+    opts: ConsoleOptions,
+    loaded: config::Loaded,
+) -> Result<(), String> {
+    let (tx, mut rx) = mpsc::channel::<Msg>(8192);
+    let main_generation = Arc::new(AtomicU64::new(0));
+    for (plural, feed) in [
+        ("namespaces", Feed::Namespaces),
+        ("nodes", Feed::Nodes),
+        ("pods", Feed::Pods),
+    ] {
+        if let Some(kind) = kinds::lookup(plural) {
+            spawn_watch(
+                cluster.clone(),
+                kind,
+                feed,
+                tx.clone(),
+                main_generation.clone(),
+            );
+        }
+    }
+    spawn_metrics(cluster.clone(), tx.clone());
+    let paused = Arc::new(AtomicBool::new(false));
+    spawn_input(tx.clone(), paused.clone());
+
+    let session = Session {
+        endpoint: cluster.endpoint(),
+        version: cluster
+            .server_version()
+            .await
+            .unwrap_or_else(|_| crate::api::server_version()),
+        readonly: opts.readonly,
     };
-    let mut app = App::with_config(cluster.endpoint(), loaded.keymap, loaded.theme, warning);
-    let mut tick = tokio::time::interval(Duration::from_millis(33));
+    let refresh = Duration::from_millis(loaded.config.refresh_rate_ms);
+    let capacity = loaded.config.log_buffer_lines;
+    let mut app = App::new(session, loaded.config, loaded.keymap, loaded.theme);
+    if let Some(w) = problems_line(&loaded.problems) {
+        app.error(w);
+    }
+    let mut follower = logs::LogFollower::new(capacity);
+    let sink = logs::LogSink::channel(tx.clone(), Msg::Logs);
+    let mut tick = tokio::time::interval(refresh);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut dirty = true;
-    let mut tail: Option<Tail> = None;
-    let mut generation = 0u64;
     // SIGTERM and SIGHUP (a closed terminal or SSH session) end the console like `q`, so the
     // terminal is restored (ctrl-c arrives as a key in raw mode).
     let mut stop = termination_signals();
@@ -198,25 +261,36 @@ async fn event_loop(
             _ = stop.recv() => return Ok(()),
             msg = rx.recv() => {
                 let Some(msg) = msg else { return Ok(()) };
-                let current = tail.as_ref().map(|t| t.generation);
-                if handle(&mut app, msg, current) {
-                    return Ok(());
-                }
-                // Drain what else is queued before drawing: bursts cost one frame.
-                while let Ok(msg) = rx.try_recv() {
-                    if handle(&mut app, msg, current) {
-                        return Ok(());
+                let mut batch = Batch::default();
+                batch.add(msg);
+                // Drain what else is queued: a burst costs one frame.
+                while batch.len < 4096 {
+                    match rx.try_recv() {
+                        Ok(m) => batch.add(m),
+                        Err(_) => break,
                     }
                 }
-                sync_logs(&mut app, &cluster, &log_tx, &mut tail, &mut generation);
+                let effects = batch.apply(&mut app, &mut follower);
+                for effect in effects {
+                    run_effect(effect, &mut app, &cluster, &tx, &main_generation, &paused, &opts, terminal);
+                }
+                if app.quit {
+                    return Ok(());
+                }
+                let pod = app.log_pod();
+                follower.follow(pod.as_deref(), &cluster, &sink);
                 dirty = true;
             }
             _ = tick.tick() => {
-                if let Ok(size) = terminal.size() {
-                    app.log_height = view::log_lines(size.height);
-                }
+                // Tails that could not start yet are retried on time.
+                let pod = app.log_pod();
+                dirty |= follower.follow(pod.as_deref(), &cluster, &sink);
                 if dirty {
-                    terminal.draw(|f| view::draw(f, &app)).map_err(|e| format!("drawing failed: {e}"))?;
+                    terminal
+                        .draw(|f| {
+                            view::draw(f, &mut app, &LogsAdapter(&follower));
+                        })
+                        .map_err(|e| format!("drawing failed: {e}"))?;
                     dirty = false;
                 }
             }
@@ -224,18 +298,195 @@ async fn event_loop(
     }
 }
 
-/// The action a key completes in the pods table, if any (multi-key bindings wait for their
-/// next key). Any key clears the config warning.
-fn feed_key(app: &mut App, k: &event::KeyEvent) -> Option<String> {
-    app.warning = None;
-    let context = if app.focus == state::Focus::Logs {
-        "logs"
-    } else {
-        "table.pods"
-    };
-    match app.keys.feed(&app.keymap, context, k) {
-        keymap::KeyMatch::Matched(action) => Some(action),
-        keymap::KeyMatch::Pending | keymap::KeyMatch::NoMatch => None,
+/// The logs pane as the view draws it.
+struct LogsAdapter<'a>(&'a logs::LogFollower);
+
+impl view::LogsView for LogsAdapter<'_> {
+    fn render(
+        &self,
+        area: ratatui::layout::Rect,
+        buf: &mut ratatui::buffer::Buffer,
+        app: &App,
+        focused: bool,
+    ) {
+        self.0.render(area, buf, &app.theme, focused)
+    }
+}
+
+/// Messages drained in one go, with consecutive watch events grouped so tables apply them
+/// as one burst.
+#[derive(Default)]
+struct Batch {
+    len: usize,
+    items: Vec<Msg>,
+}
+
+impl Batch {
+    fn add(&mut self, m: Msg) {
+        self.len += 1;
+        self.items.push(m);
+    }
+
+    fn apply(self, app: &mut App, follower: &mut logs::LogFollower) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let mut pods: Vec<WatchEvent> = Vec::new();
+        let mut main: Vec<WatchEvent> = Vec::new();
+        let mut main_gen = 0;
+        let flush = |app: &mut App, pods: &mut Vec<WatchEvent>, main: &mut Vec<WatchEvent>, g| {
+            if !pods.is_empty() {
+                app.apply_pods(std::mem::take(pods));
+            }
+            if !main.is_empty() {
+                app.apply_main(g, std::mem::take(main));
+            }
+        };
+        for msg in self.items {
+            match msg {
+                Msg::Pod(ev) => pods.push(ev),
+                Msg::Main(g, ev) => {
+                    if g != main_gen {
+                        flush(app, &mut pods, &mut main, main_gen);
+                        main_gen = g;
+                    }
+                    main.push(ev);
+                }
+                other => {
+                    flush(app, &mut pods, &mut main, main_gen);
+                    match other {
+                        Msg::Key(k) => {
+                            let typing = follower.is_searching();
+                            let r = app.on_key(k, typing);
+                            for input in r.logs {
+                                let pod = app.log_pod();
+                                let handled = match input {
+                                    app::LogsInput::Action(a) => {
+                                        follower.on_action(&a, pod.as_deref())
+                                    }
+                                    app::LogsInput::Key(k) => follower.on_key(k),
+                                };
+                                match handled {
+                                    logs::Handled::Message(m) => app.info(m),
+                                    logs::Handled::Error(e) => app.error(e),
+                                    logs::Handled::Done | logs::Handled::Ignored => {}
+                                }
+                            }
+                            effects.extend(r.effects);
+                        }
+                        Msg::Resize => {}
+                        Msg::Namespace(ev) => app.apply_namespace(ev),
+                        Msg::Node(ev) => app.apply_node(ev),
+                        Msg::Reset(what, g) => app.reset(what, g),
+                        Msg::Logs(g, b) => {
+                            follower.on_batch(g, b);
+                        }
+                        Msg::Metrics(m) => app.set_metrics(m),
+                        Msg::Report(effects::Report::Line { text, error }) => {
+                            if error {
+                                app.error(text)
+                            } else if !text.is_empty() {
+                                app.info(text)
+                            }
+                        }
+                        Msg::Report(effects::Report::Text { title, text }) => {
+                            app.show_text(&title, &text)
+                        }
+                        Msg::Pod(_) | Msg::Main(..) => {}
+                    }
+                }
+            }
+        }
+        flush(app, &mut pods, &mut main, main_gen);
+        effects
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_effect(
+    effect: Effect,
+    app: &mut App,
+    cluster: &Arc<dyn Cluster>,
+    tx: &mpsc::Sender<Msg>,
+    main_generation: &Arc<AtomicU64>,
+    paused: &Arc<AtomicBool>,
+    opts: &ConsoleOptions,
+    terminal: &mut ratatui::DefaultTerminal,
+) {
+    match effect {
+        Effect::WatchMain { kind, generation } => {
+            main_generation.store(generation, Ordering::Relaxed);
+            spawn_watch(
+                cluster.clone(),
+                kind,
+                Feed::Main(generation),
+                tx.clone(),
+                main_generation.clone(),
+            );
+        }
+        Effect::Shell {
+            namespace,
+            pod,
+            container,
+        } => {
+            let result = shell(
+                terminal,
+                paused,
+                opts,
+                &namespace,
+                &pod,
+                container.as_deref(),
+            );
+            match result {
+                Ok(()) => app.info(format!("shell in {namespace}/{pod} ended")),
+                Err(e) => app.error(e),
+            }
+        }
+        other => {
+            let (cluster, tx) = (cluster.clone(), tx.clone());
+            let ns = app.namespace().map(str::to_string);
+            tokio::spawn(async move {
+                let report = effects::run(cluster, other, ns).await;
+                let _ = tx.send(Msg::Report(report)).await;
+            });
+        }
+    }
+}
+
+/// Suspend the console, run `peapod exec -it` with a shell in the pod, then come back.
+fn shell(
+    terminal: &mut ratatui::DefaultTerminal,
+    paused: &AtomicBool,
+    opts: &ConsoleOptions,
+    namespace: &str,
+    pod: &str,
+    container: Option<&str>,
+) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find peapod itself: {e}"))?;
+    let mut cmd = std::process::Command::new(exe);
+    if let Some(dir) = &opts.state_dir {
+        cmd.arg("--state-dir").arg(dir);
+    }
+    cmd.args(["exec", "-it", "-n", namespace, pod]);
+    if let Some(c) = container {
+        cmd.args(["-c", c]);
+    }
+    cmd.args([
+        "--",
+        "sh",
+        "-c",
+        "command -v bash >/dev/null 2>&1 && exec bash || exec sh",
+    ]);
+    paused.store(true, Ordering::Release);
+    ratatui::restore();
+    println!("peapod: shell in {namespace}/{pod} (exit to return to the console)");
+    let status = cmd.status();
+    let back = ratatui::try_init().map(|t| *terminal = t);
+    let _ = terminal.clear();
+    paused.store(false, Ordering::Release);
+    back.map_err(|e| format!("cannot take the terminal back: {e}"))?;
+    match status {
+        Ok(s) if s.success() || s.code().is_some() => Ok(()),
+        Ok(s) => Err(format!("the shell in {namespace}/{pod} ended: {s}")),
+        Err(e) => Err(format!("cannot start peapod exec: {e}")),
     }
 }
 
@@ -254,46 +505,4 @@ fn termination_signals() -> mpsc::Receiver<()> {
         }
     }
     rx
-}
-
-/// Apply one message; true means quit. `tail` is the generation of the running log tail.
-fn handle(app: &mut App, msg: Msg, tail: Option<u64>) -> bool {
-    match msg {
-        Msg::Key(k) => match feed_key(app, &k).as_deref() {
-            Some("app.quit") => return true,
-            Some("focus.next") => app.focus_next(),
-            Some("focus.prev") => app.focus_prev(),
-            Some("logs.follow") => app.log_view.toggle_follow(&app.logs, app.log_height),
-            Some("logs.wrap") => app.log_view.toggle_wrap(),
-            Some("logs.timestamps") => app.log_view.toggle_timestamps(),
-            Some("row.first") if app.focus == Focus::Logs => app.log_view.to_top(&app.logs),
-            Some("row.last") if app.focus == Focus::Logs => app.log_view.resume(),
-            Some("row.up") => app.move_selection(-1),
-            Some("row.down") => app.move_selection(1),
-            Some("page.up") => app.move_selection(-10),
-            Some("page.down") => app.move_selection(10),
-            Some("row.first") => app.move_selection(i64::MIN / 2),
-            Some("row.last") => app.move_selection(i64::MAX / 2),
-            Some("namespace.all") => app.select_all_namespaces(),
-            Some("row.open") if app.focus == Focus::Namespaces => app.focus_next(),
-            _ => {}
-        },
-        Msg::Resize => {}
-        Msg::Namespace(ev) => app.apply_namespace(ev),
-        Msg::Pod(ev) => app.apply_pod(ev),
-        Msg::Reset(plural) => app.reset(plural),
-        Msg::Logs(generation, batch) => {
-            if Some(generation) == tail {
-                app.logs.note_dropped(batch.dropped);
-                app.logs.push_batch(batch.lines);
-                if let Some(end) = batch.end {
-                    if let Err(e) = &end {
-                        app.logs.push(logs::LogLine::new(&format!("({e})")));
-                    }
-                    app.log_ended = Some(end);
-                }
-            }
-        }
-    }
-    false
 }

@@ -8,7 +8,7 @@ use crate::api::text::did_you_mean;
 use std::path::PathBuf;
 
 /// Commands that are not kind names.
-pub const COMMANDS: &[&str] = &["q", "q!", "quit", "apply"];
+pub const COMMANDS: &[&str] = &["q", "q!", "quit", "apply", "create", "label", "annotate"];
 
 /// A namespace argument: `all` means every namespace (as in k9s).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,15 @@ pub enum Command {
     /// `:ns NAME`: stay on the current kind, switch namespace.
     Namespace(NamespaceArg),
     Apply(PathBuf),
+    /// `:create ns NAME`.
+    CreateNamespace(String),
+    /// `:label k=v k-` (labels) or `:annotate k=v k-` on the selected or marked objects:
+    /// the keys to set and the keys to remove.
+    Metadata {
+        annotations: bool,
+        set: Vec<(String, String)>,
+        remove: Vec<String>,
+    },
     Quit,
 }
 
@@ -96,6 +105,16 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
                 Ok(Command::Apply(PathBuf::from(rest)))
             };
         }
+        "create" => {
+            let args: Vec<&str> = rest.split_whitespace().collect();
+            return match args.as_slice() {
+                [k, name] if kinds::lookup(k).is_some_and(|k| k.kind == "Namespace") => {
+                    Ok(Command::CreateNamespace(name.to_string()))
+                }
+                _ => Err(":create takes `ns NAME`: :create ns staging".into()),
+            };
+        }
+        "label" | "annotate" => return parse_metadata(word == "annotate", rest),
         _ => {}
     }
     let Some(kind) = kinds::lookup(word) else {
@@ -151,6 +170,36 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
         kind,
         namespace: Some(NamespaceArg::parse(rest)),
         filter: None,
+    })
+}
+
+/// `k=v` sets, `k-` removes; keys must be valid label keys, label values valid values.
+fn parse_metadata(annotations: bool, rest: &str) -> Result<Command, String> {
+    use crate::api::selector::{validate_label_key, validate_label_value};
+    let verb = if annotations { "annotate" } else { "label" };
+    if rest.is_empty() {
+        return Err(format!(":{verb} needs changes: :{verb} app=web tier-"));
+    }
+    let (mut set, mut remove) = (Vec::new(), Vec::new());
+    for p in rest.split_whitespace() {
+        if let Some((k, v)) = p.split_once('=') {
+            validate_label_key(k).map_err(|e| format!("invalid key in {p:?}: {e}"))?;
+            if !annotations {
+                validate_label_value(v)
+                    .map_err(|e| format!("invalid label value in {p:?}: {e}"))?;
+            }
+            set.push((k.to_string(), v.to_string()));
+        } else if let Some(k) = p.strip_suffix('-') {
+            validate_label_key(k).map_err(|e| format!("invalid key in {p:?}: {e}"))?;
+            remove.push(k.to_string());
+        } else {
+            return Err(format!("{p:?}: write key=value to set or key- to remove"));
+        }
+    }
+    Ok(Command::Metadata {
+        annotations,
+        set,
+        remove,
     })
 }
 

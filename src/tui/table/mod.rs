@@ -77,6 +77,9 @@ pub struct ResourceTable {
     /// `None` = all namespaces.
     namespace: Option<String>,
     filter: Filter,
+    /// The labels pane's picks: rows must match this too.
+    labels: Option<crate::api::selector::LabelSelector>,
+    labels_source: Option<String>,
     sort: SortColumn,
     descending: bool,
     /// Entries by slot; slots of removed objects are reused.
@@ -101,6 +104,8 @@ impl ResourceTable {
             kind,
             namespace: None,
             filter: Filter::default(),
+            labels: None,
+            labels_source: None,
             sort: SortColumn::default(),
             descending: false,
             slots: Vec::new(),
@@ -251,6 +256,29 @@ impl ResourceTable {
             self.dirty = true;
         }
         Ok(())
+    }
+
+    /// The labels pane's selector (kubectl syntax), applied on top of the `/` filter;
+    /// `None` removes it. A bad selector is an error and changes nothing.
+    pub fn set_label_selector(&mut self, selector: Option<&str>) -> Result<(), String> {
+        if selector == self.labels_source.as_deref() {
+            return Ok(());
+        }
+        self.labels = match selector {
+            Some(s) => Some(
+                crate::api::selector::LabelSelector::parse(s)
+                    .map_err(|e| format!("bad label selector {s:?}: {e}"))?,
+            ),
+            None => None,
+        };
+        self.labels_source = selector.map(str::to_string);
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// The labels pane's selector as given.
+    pub fn label_selector(&self) -> Option<&str> {
+        self.labels_source.as_deref()
     }
 
     pub fn sort(&self) -> (SortColumn, bool) {
@@ -477,6 +505,11 @@ impl ResourceTable {
         if self.kind.namespaced
             && let Some(ns) = &self.namespace
             && *ns != e.namespace
+        {
+            return false;
+        }
+        if let Some(sel) = &self.labels
+            && !sel.matches_object(&e.obj)
         {
             return false;
         }

@@ -652,7 +652,7 @@ fn completion() {
     assert!(complete_in("nope d", &["default"]).is_empty());
     // Every completion parses.
     for w in complete("") {
-        if w != "apply" {
+        if !["apply", "create", "label", "annotate"].contains(&w.as_str()) {
             assert!(parse_command(&w).is_ok(), "{w}");
         }
     }
