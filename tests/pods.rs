@@ -711,7 +711,7 @@ fn pods_survive_a_killed_peapod_and_are_re_adopted_as_root() {
             "{name} was started again"
         );
     }
-    let uids: Vec<String> = before.iter().map(|p| uid_of(p)).collect();
+    let uids: Vec<String> = before.iter().map(uid_of).collect();
     p.run(&["delete", "pods", "-l", "app=many", "--timeout=60s"])
         .ok();
     let deadline = Instant::now() + Duration::from_secs(15);
