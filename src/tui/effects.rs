@@ -84,13 +84,16 @@ pub async fn run(cluster: Arc<dyn Cluster>, effect: Effect, namespace: Option<St
             ok(format!("{} {what}", done.join(", ")))
         }
         Effect::Update(obj) => {
-            let name = obj.name().to_string();
+            let name = match crate::api::object::kind_of(&obj) {
+                Ok(kind) => crate::client::edit::object_ref(kind, obj.name()),
+                Err(_) => obj.name().to_string(),
+            };
             let opts = WriteOptions {
                 dry_run: false,
                 field_validation: FieldValidation::Strict,
             };
             match cluster.update(obj, &opts).await {
-                Ok(o) => ok(format!("{} {name} edited", o.kind_str().to_lowercase())),
+                Ok(_) => ok(format!("{name} edited")),
                 Err(e) => fail(format!("{name} was not saved: {}", api_line(&e))),
             }
         }

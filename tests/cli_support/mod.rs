@@ -292,3 +292,73 @@ pub fn names(table: &str) -> Vec<String> {
         .filter_map(|l| l.split_whitespace().next().map(str::to_string))
         .collect()
 }
+
+/// A busybox image with every applet linked, a passwd file and a web root.
+pub fn import_busybox(p: &Peapod) {
+    let bb = std::fs::read("/bin/busybox").expect("/bin/busybox (busybox-static) is installed");
+    let list = std::process::Command::new("/bin/busybox")
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, kind: tar::EntryType, mode: u32, data: &[u8], link: Option<&str>| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_size(data.len() as u64);
+        h.set_mtime(0);
+        if let Some(l) = link {
+            h.set_link_name(l).unwrap();
+        }
+        h.set_cksum();
+        b.append_data(&mut h, path, data).unwrap();
+    };
+    for d in ["bin", "etc", "tmp", "www", "root", "data"] {
+        add(d, tar::EntryType::Directory, 0o755, b"", None);
+    }
+    add("bin/busybox", tar::EntryType::Regular, 0o755, &bb, None);
+    for applet in String::from_utf8_lossy(&list.stdout).split_whitespace() {
+        if applet != "busybox" {
+            add(
+                &format!("bin/{applet}"),
+                tar::EntryType::Symlink,
+                0o777,
+                b"",
+                Some("busybox"),
+            );
+        }
+    }
+    add(
+        "etc/passwd",
+        tar::EntryType::Regular,
+        0o644,
+        b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+        None,
+    );
+    add(
+        "etc/group",
+        tar::EntryType::Regular,
+        0o644,
+        b"root:x:0:\nnogroup:x:65534:\n",
+        None,
+    );
+    add(
+        "www/index.html",
+        tar::EntryType::Regular,
+        0o644,
+        b"hello from the image\n",
+        None,
+    );
+    let tarball = b.into_inner().unwrap();
+    let path = p.state().join("busybox-test.tar");
+    std::fs::write(&path, tarball).unwrap();
+    let out = p.run(&[
+        "image",
+        "import",
+        path.to_str().unwrap(),
+        "busybox:test",
+        "--change",
+        r#"CMD ["sh"]"#,
+    ]);
+    out.ok();
+}

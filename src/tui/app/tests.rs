@@ -50,7 +50,7 @@ pub fn fixture() -> App {
     let mut app = App::new(
         Session {
             endpoint: "embedded /tmp/state".into(),
-            version: "0.1.0".into(),
+            version: "v1.33.0-peapod.0.1.0".into(),
             readonly: false,
         },
         crate::tui::config::Config {

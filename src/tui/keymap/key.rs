@@ -58,8 +58,16 @@ impl Key {
 
     pub fn from_event(ev: &KeyEvent) -> Option<Key> {
         let m = ev.modifiers;
+        // Terminals send ctrl-\ ] ^ _ as the bytes 0x1c..0x1f, which crossterm reports as
+        // ctrl-4..ctrl-7; bindings name the keys users press.
+        let code = match ev.code {
+            KeyCode::Char(c @ '4'..='7') if m.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(['\\', ']', '^', '_'][(c as u8 - b'4') as usize])
+            }
+            other => other,
+        };
         Key::from_code(
-            ev.code,
+            code,
             m.contains(KeyModifiers::CONTROL),
             m.contains(KeyModifiers::ALT),
             m.contains(KeyModifiers::SHIFT),

@@ -340,3 +340,13 @@ fn key_parsing_round_trips() {
     assert!(parse_seq("g nope").is_err());
     assert_eq!(parse_seq("g  g").unwrap().len(), 2);
 }
+
+#[test]
+fn ctrl_backslash_from_a_terminal_is_ctrl_backslash() {
+    // crossterm reports the byte 0x1c as ctrl-4.
+    let ev = KeyEvent::new(KeyCode::Char('4'), KeyModifiers::CONTROL);
+    assert_eq!(
+        Keymap::default_map().action("table", &ev),
+        Some("mark.clear")
+    );
+}

@@ -36,7 +36,12 @@ fn cpu_cell(m: Option<PodMetrics>) -> String {
 fn mem_cell(m: Option<PodMetrics>) -> String {
     m.map_or_else(
         || "n/a".into(),
-        |(_, mem)| format!("{}Mi", mem / (1024 * 1024)),
+        // A sleeping busybox uses a few hundred KiB: 0Mi would read as "not measured".
+        |(_, mem)| match mem {
+            0 => "0".into(),
+            m if m < 1024 * 1024 => format!("{}Ki", m.div_ceil(1024)),
+            m => format!("{}Mi", m / (1024 * 1024)),
+        },
     )
 }
 

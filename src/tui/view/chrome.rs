@@ -1,6 +1,6 @@
 //! The header, the status line, the footer and the help screen.
 
-use crate::tui::app::{App, Mode};
+use crate::tui::app::{App, Focus, Mode};
 use crate::tui::keymap::{self, action_label};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -31,7 +31,7 @@ pub fn header(app: &mut App, area: Rect, buf: &mut Buffer) {
     if app.session.readonly {
         parts.push("READ-ONLY".into());
     }
-    parts.push(format!("v{}", app.session.version));
+    parts.push(app.session.version.clone());
     let line = Line::from(vec![
         Span::styled(" peapod ", app.theme.ui.header.add_modifier(Modifier::BOLD)),
         Span::raw(" "),
@@ -84,9 +84,24 @@ pub fn footer(app: &App, area: Rect, buf: &mut Buffer) {
     let text = if !app.keys.pending().is_empty() {
         format!(" {} …", keymap::seq_label(app.keys.pending()))
     } else {
-        let items: Vec<String> = app
-            .keymap
-            .footer(&context)
+        // The side panes have few keys of their own: show those and the global ones.
+        let mut entries: Vec<(String, String)> = Vec::new();
+        let side = matches!(app.mode, Mode::Normal)
+            && matches!(app.focus, Focus::Namespaces | Focus::Labels);
+        if side {
+            let own: &[(&str, &str)] = if app.focus == Focus::Labels {
+                &[("mark.toggle", "pick"), ("mark.clear", "clear picks")]
+            } else {
+                &[("row.open", "show pods")]
+            };
+            for (action, label) in own {
+                if let Some(k) = app.keymap.keys_for("table", action).first() {
+                    entries.push((keymap::seq_label(k), label.to_string()));
+                }
+            }
+        }
+        entries.extend(app.keymap.footer(if side { "global" } else { &context }));
+        let items: Vec<String> = entries
             .into_iter()
             .filter(|(_, label)| {
                 !app.session.readonly
