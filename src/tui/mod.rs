@@ -270,6 +270,9 @@ async fn event_loop(
                         Err(_) => break,
                     }
                 }
+                // A key is answered with a frame at once; data changes wait for the tick, so
+                // floods of events and log lines cost at most one frame per refresh period.
+                let keyed = batch.items.iter().any(|m| matches!(m, Msg::Key(_) | Msg::Resize));
                 let effects = batch.apply(&mut app, &mut follower);
                 for effect in effects {
                     run_effect(effect, &mut app, &cluster, &tx, &main_generation, &paused, &opts, terminal);
@@ -280,22 +283,41 @@ async fn event_loop(
                 let pod = app.log_pod();
                 follower.follow(pod.as_deref(), &cluster, &sink);
                 dirty = true;
+                if keyed {
+                    draw(terminal, &mut app, &follower)?;
+                    dirty = false;
+                }
             }
             _ = tick.tick() => {
                 // Tails that could not start yet are retried on time.
                 let pod = app.log_pod();
                 dirty |= follower.follow(pod.as_deref(), &cluster, &sink);
                 if dirty {
-                    terminal
-                        .draw(|f| {
-                            view::draw(f, &mut app, &LogsAdapter(&follower));
-                        })
-                        .map_err(|e| format!("drawing failed: {e}"))?;
+                    draw(terminal, &mut app, &follower)?;
                     dirty = false;
                 }
             }
         }
     }
+}
+
+fn draw(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    follower: &logs::LogFollower,
+) -> Result<(), String> {
+    use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+    // Terminals that support it show the frame at once (no tearing over SSH); others ignore
+    // the sequences.
+    let _ = crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate);
+    let drawn = terminal
+        .draw(|f| {
+            view::draw(f, app, &LogsAdapter(follower));
+        })
+        .map(|_| ())
+        .map_err(|e| format!("drawing failed: {e}"));
+    let _ = crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate);
+    drawn
 }
 
 /// The logs pane as the view draws it.
