@@ -43,6 +43,7 @@ pub struct ConsoleOptions {
 /// What the UI loop receives.
 pub enum Msg {
     Key(event::KeyEvent),
+    Mouse(event::MouseEvent),
     Resize,
     Namespace(WatchEvent),
     Node(WatchEvent),
@@ -130,6 +131,7 @@ fn spawn_input(tx: mpsc::Sender<Msg>, paused: Arc<AtomicBool>) {
             let msg = match event::read() {
                 Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
                 Ok(Event::Resize(_, _)) => Msg::Resize,
+                Ok(Event::Mouse(m)) => Msg::Mouse(m),
                 Ok(_) => continue,
                 Err(_) => return,
             };
@@ -272,7 +274,7 @@ async fn event_loop(
                 }
                 // A key is answered with a frame at once; data changes wait for the tick, so
                 // floods of events and log lines cost at most one frame per refresh period.
-                let keyed = batch.items.iter().any(|m| matches!(m, Msg::Key(_) | Msg::Resize));
+                let keyed = batch.items.iter().any(|m| matches!(m, Msg::Key(_) | Msg::Mouse(_) | Msg::Resize));
                 let effects = batch.apply(&mut app, &mut follower);
                 for effect in effects {
                     run_effect(effect, &mut app, &cluster, &tx, &main_generation, &paused, &opts, terminal);
@@ -312,7 +314,7 @@ fn draw(
     let _ = crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate);
     let drawn = terminal
         .draw(|f| {
-            view::draw(f, app, &LogsAdapter(follower));
+            app.areas = view::draw(f, app, &LogsAdapter(follower));
         })
         .map(|_| ())
         .map_err(|e| format!("drawing failed: {e}"));
@@ -395,6 +397,7 @@ impl Batch {
                             effects.extend(r.effects);
                         }
                         Msg::Resize => {}
+                        Msg::Mouse(m) => app.on_mouse(m),
                         Msg::Namespace(ev) => app.apply_namespace(ev),
                         Msg::Node(ev) => app.apply_node(ev),
                         Msg::Reset(what, g) => app.reset(what, g),

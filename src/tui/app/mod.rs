@@ -115,6 +115,8 @@ pub struct App {
     pub clock: Option<jiff::Timestamp>,
     /// Set when the user asked to quit.
     pub quit: bool,
+    /// Where the panes were drawn last (mouse clicks find their pane here).
+    pub areas: crate::tui::view::Areas,
     /// `:` lines entered, oldest first (recalled with up/down).
     pub command_history: Vec<String>,
     /// The filter before `/` started editing it (Esc restores it).
@@ -156,6 +158,7 @@ impl App {
             table_generation: 0,
             clock: None,
             quit: false,
+            areas: Default::default(),
             command_history: Vec::new(),
             filter_before: String::new(),
         }
@@ -427,6 +430,46 @@ impl App {
             text,
             crate::tui::widgets::Highlight::Describe,
         )));
+    }
+
+    /// A mouse event (only with `--mouse`): a click focuses the pane under it and selects
+    /// the table row; the wheel moves the selection of the pane under it.
+    pub fn on_mouse(&mut self, m: crossterm::event::MouseEvent) {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        let at = ratatui::layout::Position::new(m.column, m.row);
+        let hit = |r: Option<ratatui::layout::Rect>| r.is_some_and(|r| r.contains(at));
+        let pane = if hit(self.areas.table) {
+            Focus::Table
+        } else if hit(self.areas.namespaces) {
+            Focus::Namespaces
+        } else if hit(self.areas.labels) {
+            Focus::Labels
+        } else if hit(self.areas.logs) {
+            Focus::Logs
+        } else {
+            return;
+        };
+        if !matches!(self.mode, Mode::Normal) {
+            return;
+        }
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.focus = pane;
+                if let (Focus::Table, Some(area)) = (pane, self.areas.table) {
+                    // Border and header take the first two rows.
+                    let row = m.row.saturating_sub(area.y + 2) as usize;
+                    let target = self.table_offset + row;
+                    if let Some(current) = self.table.selected_index() {
+                        self.table.move_by(target as i64 - current as i64);
+                    }
+                }
+            }
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp if pane == Focus::Table => {
+                let delta = if m.kind == MouseEventKind::ScrollDown { 3 } else { -3 };
+                self.table.move_by(delta);
+            }
+            _ => {}
+        }
     }
 
     /// Objects an action applies to: the marked rows, else the selected one.

@@ -377,3 +377,31 @@ fn deleted_pods_leave_counts_and_selection_consistent() {
     assert_eq!(app.pods.count_in("default"), 2);
     assert_eq!(app.table.selected_key(), Some("default/web-2"));
 }
+
+#[test]
+fn mouse_clicks_focus_panes_and_select_rows() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = fixture();
+    app.areas = crate::tui::view::Areas {
+        namespaces: Some(ratatui::layout::Rect::new(0, 1, 20, 10)),
+        labels: None,
+        table: Some(ratatui::layout::Rect::new(20, 1, 100, 30)),
+        logs: None,
+    };
+    let click = |column, row, kind| MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    app.focus = Focus::Namespaces;
+    // Border and header are rows 1 and 2; the third row of data is at y = 5.
+    app.on_mouse(click(40, 5, MouseEventKind::Down(MouseButton::Left)));
+    assert_eq!(app.focus, Focus::Table);
+    assert_eq!(app.table.selected_key(), Some("default/web-2"));
+    app.on_mouse(click(40, 5, MouseEventKind::ScrollUp));
+    assert_eq!(app.table.selected_key(), Some("default/db-0"));
+    // Outside every pane: nothing happens.
+    app.on_mouse(click(150, 40, MouseEventKind::Down(MouseButton::Left)));
+    assert_eq!(app.focus, Focus::Table);
+}
