@@ -271,23 +271,25 @@ mod tests {
     #[test]
     fn editing_keys_move_and_change_text() {
         let mut l = LineInput::default();
-        for c in "dploy".chars() {
-            l.on_key(&key(KeyCode::Char(c)));
+        // The command line passes `&KeyEvent`, the dialogs `KeyEvent`: both work.
+        let keys: Vec<KeyEvent> = "dploy".chars().map(|c| key(KeyCode::Char(c))).collect();
+        for k in &keys {
+            assert!(l.on_key(k));
         }
-        l.on_key(&key(KeyCode::Home));
-        l.on_key(&key(KeyCode::Right));
-        l.on_key(&key(KeyCode::Char('e')));
+        l.on_key(key(KeyCode::Home));
+        l.on_key(key(KeyCode::Right));
+        l.on_key(key(KeyCode::Char('e')));
         assert_eq!((l.text(), l.cursor()), ("deploy", 2));
-        l.on_key(&key(KeyCode::End));
-        l.on_key(&key(KeyCode::Backspace));
+        l.on_key(key(KeyCode::End));
+        l.on_key(key(KeyCode::Backspace));
         assert_eq!(l.text(), "deplo");
-        l.on_key(&KeyEvent::new(KeyCode::Char('w'), KeyModifiers::CONTROL));
+        l.on_key(KeyEvent::new(KeyCode::Char('w'), KeyModifiers::CONTROL));
         assert_eq!((l.text(), l.cursor()), ("", 0));
-        assert!(!l.on_key(&key(KeyCode::Enter)));
+        assert!(!l.on_key(key(KeyCode::Enter)));
         // Multi-byte characters are one position each.
         let mut l = LineInput::with_text("é1");
-        l.on_key(&key(KeyCode::Left));
-        l.on_key(&key(KeyCode::Backspace));
+        l.on_key(key(KeyCode::Left));
+        l.on_key(key(KeyCode::Backspace));
         assert_eq!(l.text(), "1");
     }
 
@@ -324,7 +326,7 @@ mod tests {
         assert_eq!(l.text(), "deploy");
         assert_eq!(asked, 1);
         // Typing starts a new round.
-        l.on_key(&key(KeyCode::Char(' ')));
+        l.on_key(key(KeyCode::Char(' ')));
         assert!(l.candidates().is_empty());
         l.complete(|_| vec![]);
         assert_eq!(l.text(), "deploy ");
