@@ -4,19 +4,23 @@
 //! (`on_key`). `context()` names the keymap context to look keys up in: the caller calls
 //! `on_action` when the key matched an action there, else `on_key`.
 
+pub mod containers;
 pub mod dialog;
 pub mod editor;
 pub mod input;
 pub mod text_view;
+pub mod usage;
 pub mod yaml;
 
 #[cfg(test)]
 mod render_tests;
 
+pub use containers::{ContainerAction, ContainerRow, ContainersView};
 pub use dialog::{ConfirmDialog, PromptDialog, parse_replicas};
 pub use editor::Editor;
 pub use input::LineInput;
 pub use text_view::{Highlight, TextView};
+pub use usage::{UsageHistory, UsagePanel};
 
 use crate::tui::keymap::Keymap;
 use ratatui::layout::Rect;
