@@ -18,8 +18,13 @@ use std::sync::Arc;
 pub enum Report {
     /// A one-line result; `error` colours it.
     Line { text: String, error: bool },
-    /// A text to show full screen (describe).
-    Text { title: String, text: String },
+    /// A text to show full screen (describe); `usage` names the pod (`ns/name`) whose CPU
+    /// and memory history shows above it.
+    Text {
+        title: String,
+        text: String,
+        usage: Option<String>,
+    },
 }
 
 fn ok(text: impl Into<String>) -> Report {
@@ -135,6 +140,7 @@ async fn describe(cluster: &dyn Cluster, t: &Target) -> Report {
             Report::Text {
                 title: format!("describe {}", t.reference()),
                 text,
+                usage: (t.kind.kind == "Pod").then(|| t.key()),
             }
         }
         Err(e) => fail(api_line(&e)),

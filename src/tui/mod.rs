@@ -387,6 +387,14 @@ impl Batch {
                                         follower.on_action(&a, pod.as_deref())
                                     }
                                     app::LogsInput::Key(k) => follower.on_key(k),
+                                    app::LogsInput::Container {
+                                        pod,
+                                        name,
+                                        previous,
+                                    } => {
+                                        follower.show_container(&pod, &name, previous);
+                                        logs::Handled::Done
+                                    }
                                 };
                                 match handled {
                                     logs::Handled::Message(m) => app.info(m),
@@ -412,8 +420,8 @@ impl Batch {
                                 app.info(text)
                             }
                         }
-                        Msg::Report(effects::Report::Text { title, text }) => {
-                            app.show_text(&title, &text)
+                        Msg::Report(effects::Report::Text { title, text, usage }) => {
+                            app.show_text(&title, &text, usage)
                         }
                         Msg::Pod(_) | Msg::Main(..) => {}
                     }

@@ -7,7 +7,10 @@ use crate::api::kinds::KindInfo;
 use crate::api::object::ObjectExt;
 use crate::tui::keymap::{self, KeyMatch};
 use crate::tui::table::{Command, SortColumn, complete_in, parse_command};
-use crate::tui::widgets::{ConfirmDialog, Editor, Highlight, Outcome, PromptDialog, TextView};
+use crate::tui::widgets::{
+    ConfirmDialog, ContainerAction, ContainersView, Editor, Highlight, Outcome, PromptDialog,
+    TextView,
+};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::Value;
 
@@ -23,6 +26,12 @@ pub struct KeyResult {
 pub enum LogsInput {
     Action(String),
     Key(KeyEvent),
+    /// Show one container of a pod (from the containers view).
+    Container {
+        pod: std::sync::Arc<Value>,
+        name: String,
+        previous: bool,
+    },
 }
 
 fn plain_char(k: &KeyEvent) -> bool {
@@ -41,6 +50,7 @@ impl App {
             (Mode::Prompt(d, _), _) => d.context().into(),
             (Mode::Edit(e), _) => e.context().into(),
             (Mode::Text(t), _) => t.context().into(),
+            (Mode::Containers(v), _) => v.context().into(),
             (_, Focus::Logs) => "logs".into(),
             (_, Focus::Table) => format!("table.{}", self.table.kind().plural),
             _ => "table".into(),
@@ -153,9 +163,55 @@ impl App {
                     _ => Mode::Edit(editor),
                 }
             }
+            Mode::Containers(view) => self.containers_key(view, action.as_deref(), &mut out),
             Mode::Help => Mode::Normal,
         };
         out
+    }
+
+    fn containers_key(
+        &mut self,
+        mut view: Box<ContainersView>,
+        action: Option<&str>,
+        out: &mut KeyResult,
+    ) -> Mode {
+        let Some(action) = action else {
+            return Mode::Containers(view);
+        };
+        if action == "app.quit" {
+            self.quit = true;
+            return Mode::Normal;
+        }
+        if self.refuse_readonly(action) {
+            return Mode::Containers(view);
+        }
+        let pod = self
+            .pods_table()
+            .get(&format!("{}/{}", view.namespace(), view.pod_name()))
+            .cloned();
+        match view.on_action(action) {
+            ContainerAction::Back => Mode::Normal,
+            ContainerAction::Logs(name) | ContainerAction::PreviousLogs(name) => {
+                if let Some(pod) = pod {
+                    out.logs.push(LogsInput::Container {
+                        pod,
+                        name,
+                        previous: action == "pod.logs.previous",
+                    });
+                    self.focus = Focus::Logs;
+                }
+                Mode::Normal
+            }
+            ContainerAction::Shell(name) => {
+                out.effects.push(Effect::Shell {
+                    namespace: view.namespace().to_string(),
+                    pod: view.pod_name().to_string(),
+                    container: Some(name),
+                });
+                Mode::Containers(view)
+            }
+            ContainerAction::None => Mode::Containers(view),
+        }
     }
 
     fn command_key(
@@ -300,7 +356,7 @@ impl App {
         match action {
             "app.quit" => self.quit = true,
             "help.show" => self.mode = Mode::Help,
-            "command.start" => self.mode = Mode::Command(LineInput::new()),
+            "command.start" => self.mode = Mode::Command(LineInput::default()),
             "filter.start" => {
                 self.filter_before = self.table.filter().source().to_string();
                 self.focus = Focus::Table;
@@ -449,7 +505,10 @@ impl App {
                     self.error(e);
                 }
             }
-            "Pod" => out.effects.push(Effect::Describe(Target::of(kind, &obj))),
+            "Pod" => {
+                let view = ContainersView::new(&obj, self.now());
+                self.mode = Mode::Containers(Box::new(view));
+            }
             _ => match pod_selector(&obj) {
                 Some(sel) if !sel.is_empty() => {
                     out.effects
@@ -470,6 +529,7 @@ impl App {
             "resource.describe" => out.effects.push(Effect::Describe(target)),
             "resource.yaml" => {
                 let text = crate::client::text::to_yaml(&obj);
+                self.text_usage = None;
                 self.mode = Mode::Text(Box::new(TextView::new(
                     target.reference(),
                     &text,

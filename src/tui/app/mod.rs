@@ -4,13 +4,12 @@
 //! without a terminal or a cluster.
 
 mod effect;
-mod input;
 mod keys;
 #[cfg(test)]
 pub mod tests;
 
+pub use crate::tui::widgets::LineInput;
 pub use effect::{Effect, Target};
-pub use input::LineInput;
 pub use keys::{KeyResult, LogsInput, pod_selector};
 
 use crate::api::kinds::{self, KindInfo};
@@ -50,6 +49,8 @@ pub enum Mode {
     Text(Box<crate::tui::widgets::TextView>),
     /// The in-console editor of one object.
     Edit(Box<crate::tui::widgets::Editor>),
+    /// The containers of a pod (Enter on a pod).
+    Containers(Box<crate::tui::widgets::ContainersView>),
     /// The help screen.
     Help,
 }
@@ -115,6 +116,10 @@ pub struct App {
     pub clock: Option<jiff::Timestamp>,
     /// Set when the user asked to quit.
     pub quit: bool,
+    /// CPU and memory samples of pods (describe's sparklines).
+    pub usage: crate::tui::widgets::UsageHistory,
+    /// The pod whose usage shows above the text view (a pod's describe).
+    pub text_usage: Option<String>,
     /// Where the panes were drawn last (mouse clicks find their pane here).
     pub areas: crate::tui::view::Areas,
     /// `:` lines entered, oldest first (recalled with up/down).
@@ -159,6 +164,8 @@ impl App {
             clock: None,
             quit: false,
             areas: Default::default(),
+            usage: Default::default(),
+            text_usage: None,
             command_history: Vec::new(),
             filter_before: String::new(),
         }
@@ -270,6 +277,16 @@ impl App {
             }
         }
         self.pods_table().apply_batch(events);
+        // The containers view follows its pod.
+        let key = match &self.mode {
+            Mode::Containers(v) => Some(format!("{}/{}", v.namespace(), v.pod_name())),
+            _ => None,
+        };
+        if let Some(pod) = key.and_then(|k| self.pods_table().get(&k).cloned())
+            && let Mode::Containers(v) = &mut self.mode
+        {
+            v.set_pod(&pod);
+        }
     }
 
     /// A burst of events for the main table when it shows another kind than pods.
@@ -415,6 +432,7 @@ impl App {
 
     /// CPU and memory by `namespace/name` (from the metrics API) for the pods table.
     pub fn set_metrics(&mut self, by_key: std::collections::HashMap<String, (u64, u64)>) {
+        self.usage.record(&by_key);
         let table = self.pods_table();
         let by_uid = by_key
             .into_iter()
@@ -423,8 +441,9 @@ impl App {
         table.set_metrics(by_uid);
     }
 
-    /// Show a text (describe) full screen.
-    pub fn show_text(&mut self, title: &str, text: &str) {
+    /// Show a text (describe) full screen, with a pod's CPU and memory history above it.
+    pub fn show_text(&mut self, title: &str, text: &str, usage: Option<String>) {
+        self.text_usage = usage;
         self.mode = Mode::Text(Box::new(crate::tui::widgets::TextView::new(
             title,
             text,
@@ -465,7 +484,11 @@ impl App {
                 }
             }
             MouseEventKind::ScrollDown | MouseEventKind::ScrollUp if pane == Focus::Table => {
-                let delta = if m.kind == MouseEventKind::ScrollDown { 3 } else { -3 };
+                let delta = if m.kind == MouseEventKind::ScrollDown {
+                    3
+                } else {
+                    -3
+                };
                 self.table.move_by(delta);
             }
             _ => {}

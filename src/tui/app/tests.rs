@@ -405,3 +405,46 @@ fn mouse_clicks_focus_panes_and_select_rows() {
     app.on_mouse(click(150, 40, MouseEventKind::Down(MouseButton::Left)));
     assert_eq!(app.focus, Focus::Table);
 }
+
+#[test]
+fn enter_on_a_pod_lists_its_containers_and_l_tails_one() {
+    let mut app = fixture();
+    press(&mut app, &["enter"]);
+    let Mode::Containers(view) = &app.mode else {
+        panic!("Enter on a pod opens its containers")
+    };
+    assert_eq!(view.pod_name(), "db-0");
+    let r = app.on_key(key("l"), false);
+    match r.logs.as_slice() {
+        [
+            LogsInput::Container {
+                pod,
+                name,
+                previous: false,
+            },
+        ] => {
+            assert_eq!(name, "main");
+            assert_eq!(pod["metadata"]["name"], "db-0");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(app.focus, Focus::Logs);
+    assert!(matches!(app.mode, Mode::Normal));
+    // s opens a shell in the chosen container; esc goes back.
+    app.focus = Focus::Table;
+    press(&mut app, &["enter"]);
+    match press(&mut app, &["s"]).as_slice() {
+        [
+            Effect::Shell {
+                container: Some(c),
+                pod,
+                ..
+            },
+        ] => {
+            assert_eq!((c.as_str(), pod.as_str()), ("main", "db-0"))
+        }
+        other => panic!("{other:?}"),
+    }
+    press(&mut app, &["esc"]);
+    assert!(matches!(app.mode, Mode::Normal));
+}

@@ -101,6 +101,10 @@ fn check_context(ctx: &str) -> Result<(), String> {
         return Ok(());
     }
     if let Some(kind) = ctx.strip_prefix("table.") {
+        if kind == "containers" {
+            // The containers of a pod: a view, not a kind.
+            return Ok(());
+        }
         return match crate::api::kinds::lookup(kind) {
             Some(k) if k.plural == kind => Ok(()),
             Some(k) => Err(format!(

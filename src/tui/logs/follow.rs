@@ -535,6 +535,15 @@ impl LogFollower {
         Handled::Done
     }
 
+    /// Show one container of `pod` (from the containers view), its previous run when
+    /// `previous`.
+    pub fn show_container(&mut self, pod: &Value, container: &str, previous: bool) {
+        self.update_pod(Some(PodInfo::of(pod)));
+        self.selection = Selection::One(container.to_string());
+        self.previous = previous;
+        self.restart_all();
+    }
+
     fn next_container(&mut self) -> Handled {
         let Some(p) = &self.pod else {
             return Handled::Message("no pod selected".to_string());

@@ -95,6 +95,10 @@ pub fn draw(f: &mut Frame, app: &mut App, logs: &dyn LogsView) -> Areas {
     ])
     .areas(f.area());
     let areas = layout(app, body);
+    let now = app.now();
+    if let Mode::Containers(v) = &mut app.mode {
+        v.set_now(now);
+    }
     let buf = f.buffer_mut();
     chrome::header(app, header, buf);
     if let Some(a) = areas.namespaces {
@@ -116,7 +120,17 @@ pub fn draw(f: &mut Frame, app: &mut App, logs: &dyn LogsView) -> Areas {
     match &app.mode {
         Mode::Confirm(d, _) => d.render(body, buf, &app.theme),
         Mode::Prompt(d, _) => d.render(body, buf, &app.theme),
-        Mode::Text(t) => t.render(body, buf, &app.theme),
+        Mode::Text(t) => match &app.text_usage {
+            Some(key) if body.height > 12 => {
+                let [usage, text] =
+                    Layout::vertical([Constraint::Length(4), Constraint::Min(3)]).areas(body);
+                ratatui::widgets::Widget::render(ratatui::widgets::Clear, usage, buf);
+                crate::tui::widgets::UsagePanel::render(&app.usage, key, usage, buf, &app.theme);
+                t.render(text, buf, &app.theme);
+            }
+            _ => t.render(body, buf, &app.theme),
+        },
+        Mode::Containers(v) => v.render(areas.table.unwrap_or(body), buf, &app.theme),
         Mode::Edit(e) => e.render(body, buf, &app.theme),
         Mode::Help => chrome::help(app, body, buf),
         Mode::Normal | Mode::Command(_) | Mode::Filter(_) => {}

@@ -83,6 +83,20 @@ fn overlays() {
     both("command_line", &mut app);
     press(&mut app, &["esc", "e"]);
     both("editor", &mut app);
+    press(&mut app, &["esc", "enter"]);
+    both("containers", &mut app);
+    press(&mut app, &["esc"]);
+    let samples =
+        |cpu, mem| std::collections::HashMap::from([("default/db-0".to_string(), (cpu, mem))]);
+    for (cpu, mem) in [(5, 20 << 20), (40, 24 << 20), (12, 23 << 20)] {
+        app.set_metrics(samples(cpu, mem));
+    }
+    app.show_text(
+        "describe pod/db-0",
+        "Name:         db-0\nNamespace:    default\nStatus:       Running\n",
+        Some("default/db-0".into()),
+    );
+    both("describe_with_usage", &mut app);
 }
 
 #[test]
