@@ -7,7 +7,7 @@
 
 mod cli_support;
 
-use cli_support::{Peapod, import_busybox};
+use cli_support::{Cleanup, Peapod, import_busybox, remove_all_pods};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -158,30 +158,6 @@ fn last_tick(screen: &str) -> Option<u64> {
         .max()
 }
 
-/// Removes the pods if the test fails half-way: through the console while it still serves,
-/// else through a short-lived `peapod serve`.
-struct Cleanup<'a>(&'a Peapod);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.run(&[
-            "delete",
-            "pods",
-            "--all",
-            "-A",
-            "--grace-period=0",
-            "--force",
-        ]);
-        let pods = self.0.state().join("pods");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while std::fs::read_dir(&pods).is_ok_and(|mut d| d.next().is_some())
-            && Instant::now() < deadline
-        {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
 #[test]
 fn console_end_to_end_in_tmux_as_root() {
     assert!(
@@ -245,7 +221,8 @@ fn console_end_to_end_in_tmux_as_root() {
     assert_eq!(out.ok().trim(), "pod/db");
 
     // Quit: the console exits 0 and the terminal is back to normal (no alternate screen,
-    // cursor visible).
+    // cursor visible). The pods go first, while the console still runs them.
+    remove_all_pods(&p);
     drop(cleanup);
     tmux.keys(&["q"]);
     tmux.wait_for("CONSOLE-EXITED 0");

@@ -5,7 +5,7 @@
 
 mod cli_support;
 
-use cli_support::{Peapod, import_busybox};
+use cli_support::{Cleanup, Peapod, import_busybox};
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,33 +15,6 @@ fn require_root() {
         nix::unistd::geteuid().is_root(),
         "the pod tests need root (CI runs them as root)"
     );
-}
-
-/// On a failing test, removes its pods while its server still runs (declare it after the
-/// server so it drops first): the shims outlive peapod by design, so nothing else would.
-struct Cleanup<'a>(&'a Peapod);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            return;
-        }
-        let _ = self.0.run(&[
-            "delete",
-            "pods",
-            "--all",
-            "-A",
-            "--grace-period=0",
-            "--force",
-        ]);
-        let pods = self.0.state().join("pods");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while std::fs::read_dir(&pods).is_ok_and(|mut d| d.next().is_some())
-            && Instant::now() < deadline
-        {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
 }
 
 fn pod_json(p: &Peapod, name: &str) -> Option<Value> {

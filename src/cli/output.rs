@@ -54,20 +54,6 @@ impl OutputFormat {
     }
 }
 
-/// `pod`, `deployment.apps`: how kubectl names a kind before `/name` and in messages.
-pub fn kind_name(kind: &KindInfo) -> String {
-    if kind.group.is_empty() {
-        kind.singular.to_string()
-    } else {
-        format!("{}.{}", kind.singular, kind.group)
-    }
-}
-
-/// `pod/web`, `deployment.apps/web`.
-pub fn object_ref(kind: &KindInfo, name: &str) -> String {
-    format!("{}/{}", kind_name(kind), name)
-}
-
 /// The object with `apiVersion` and `kind` first, as kubectl prints list items (servers drop
 /// them from list items).
 pub fn with_type_meta(kind: &KindInfo, obj: &Value) -> Value {
@@ -158,7 +144,7 @@ pub fn write_all(out: &mut dyn Write, text: &str) -> Result<(), CliError> {
         .map_err(|e| CliError::msg(format!("writing output: {e}")))
 }
 
-pub use crate::client::text::{tabwrite, to_yaml};
+pub use crate::client::text::{kind_name, object_ref, tabwrite, to_yaml};
 
 #[cfg(test)]
 mod tests {

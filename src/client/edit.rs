@@ -61,19 +61,7 @@ impl std::fmt::Display for EditError {
     }
 }
 
-/// `pod`, `deployment.apps`: how kubectl names a kind before `/name`.
-fn kind_name(kind: &KindInfo) -> String {
-    if kind.group.is_empty() {
-        kind.singular.to_string()
-    } else {
-        format!("{}.{}", kind.singular, kind.group)
-    }
-}
-
-/// `pod/web`, `deployment.apps/web` (as `cli::output::object_ref`).
-pub fn object_ref(kind: &KindInfo, name: &str) -> String {
-    format!("{}/{}", kind_name(kind), name)
-}
+pub use crate::client::text::object_ref;
 
 /// Text without comment lines and surrounding blank space: what decides "no changes".
 pub fn meaningful(text: &str) -> String {

@@ -1,7 +1,22 @@
 //! Text layouts shared by the CLI and the console: Go's tabwriter (kubectl's tables and
 //! describe) and kubectl's YAML.
 
+use crate::api::kinds::KindInfo;
 use serde_json::Value;
+
+/// `pod`, `deployment.apps`: how kubectl names a kind before `/name` and in messages.
+pub fn kind_name(kind: &KindInfo) -> String {
+    if kind.group.is_empty() {
+        kind.singular.to_string()
+    } else {
+        format!("{}.{}", kind.singular, kind.group)
+    }
+}
+
+/// `pod/web`, `deployment.apps/web`.
+pub fn object_ref(kind: &KindInfo, name: &str) -> String {
+    format!("{}/{}", kind_name(kind), name)
+}
 
 /// YAML as `kubectl get -o yaml` prints it.
 pub fn to_yaml(v: &Value) -> String {

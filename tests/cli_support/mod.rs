@@ -362,3 +362,35 @@ pub fn import_busybox(p: &Peapod) {
     ]);
     out.ok();
 }
+
+/// Force-deletes every pod and waits (15 s at most) until their directories are gone. It
+/// needs a running server (serve or the console): the shims outlive peapod by design.
+pub fn remove_all_pods(p: &Peapod) {
+    let _ = p.run(&[
+        "delete",
+        "pods",
+        "--all",
+        "-A",
+        "--grace-period=0",
+        "--force",
+    ]);
+    let pods = p.state().join("pods");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::fs::read_dir(&pods).is_ok_and(|mut d| d.next().is_some())
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// On a failing test, removes its pods while its server still runs (declare it after the
+/// server so it drops first).
+pub struct Cleanup<'a>(pub &'a Peapod);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            remove_all_pods(self.0);
+        }
+    }
+}

@@ -25,12 +25,7 @@ impl Target {
 
     /// `pod/web` or `deployment.apps/web`, as kubectl names objects in its messages.
     pub fn reference(&self) -> String {
-        let resource = if self.kind.group.is_empty() {
-            self.kind.singular.to_string()
-        } else {
-            format!("{}.{}", self.kind.singular, self.kind.group)
-        };
-        format!("{resource}/{}", self.name)
+        crate::client::text::object_ref(self.kind, &self.name)
     }
 
     /// `default/web` or `web` for cluster-scoped objects.
