@@ -535,8 +535,17 @@ pub async fn ingest(c: &mut Console, lines: usize) -> Result<Ingest, String> {
     })
 }
 
-/// Run the benchmark; prints a table.
-pub async fn run(o: ConsoleBenchOptions) -> Result<(), String> {
+/// Run the benchmark; prints a table. With `memory_split` it only prints where the pods'
+/// memory goes (run in a process of its own by the full benchmark: the allocator keeps freed
+/// pages resident, so pieces measured after other work would read as free).
+pub async fn run(o: ConsoleBenchOptions, memory_split_only: bool) -> Result<(), String> {
+    if memory_split_only {
+        for (what, kib) in memory_split(o.pods) {
+            println!("{what}\t{kib}");
+        }
+        return Ok(());
+    }
+    // Memory first, in order, before anything is freed: load, first frame, full logs.
     let rss_start = rss_kib().unwrap_or(0);
     let t = Instant::now();
     let mut app = new_app();
@@ -546,6 +555,8 @@ pub async fn run(o: ConsoleBenchOptions) -> Result<(), String> {
     let mut c = Console::with_app(app, o.pods, 160, 48, 1_000)?;
     c.draw()?;
     let rss_frame = rss_kib().unwrap_or(0);
+    let ing = ingest(&mut c, o.log_lines).await?;
+    let rss_logs = rss_kib().unwrap_or(0);
 
     println!(
         "peapod bench console: {} pods in {NAMESPACES} namespaces, frames on a TestBackend (state update + layout + every pane + ratatui's diff; no terminal write)",
@@ -591,6 +602,9 @@ pub async fn run(o: ConsoleBenchOptions) -> Result<(), String> {
         time_steps(&mut c, n, step_modified)?,
         "≤ 4 ms",
     );
+    let rss_used = rss_kib().unwrap_or(0);
+    let log_capacity = c.app.config.log_buffer_lines;
+    drop(c);
     // The same console on a small terminal.
     let mut small = Console::new(o.pods, 80, 24, 1_000)?;
     small.draw()?;
@@ -606,8 +620,6 @@ pub async fn run(o: ConsoleBenchOptions) -> Result<(), String> {
     );
     drop(small);
 
-    let ing = ingest(&mut c, o.log_lines).await?;
-    let rss_logs = rss_kib().unwrap_or(0);
     let mut frames = ing.frames.clone();
     let worst = frames.iter().max().copied().unwrap_or_default();
     println!(
@@ -652,31 +664,103 @@ pub async fn run(o: ConsoleBenchOptions) -> Result<(), String> {
         "{:<56} {:>11} {:>11} {:>8}",
         "memory (VmRSS)", "delta", "total", "target"
     );
-    println!(
-        "{:<56} {:>11} {:>11} {:>8}",
-        format!("{} pods loaded into the App", o.pods),
-        mib(rss_pods.saturating_sub(rss_start)),
-        mib(rss_pods),
-        ""
+    let mem = |what: String, kib: u64, target: &str| {
+        println!(
+            "{what:<56} {:>11} {:>11} {target:>8}",
+            mib(kib.saturating_sub(rss_start)),
+            mib(kib)
+        );
+    };
+    mem(format!("{} pods loaded into the App", o.pods), rss_pods, "");
+    mem(
+        "… after the first 160x48 frame".into(),
+        rss_frame,
+        "≤ 150 MB",
     );
-    println!(
-        "{:<56} {:>11} {:>11} {:>8}",
-        "… after the first 160x48 frame",
-        mib(rss_frame.saturating_sub(rss_start)),
-        mib(rss_frame),
-        "≤ 150 MB"
+    mem(
+        format!("… and a full log buffer ({log_capacity} lines)"),
+        rss_logs,
+        "≤ 150 MB",
     );
-    println!(
-        "{:<56} {:>11} {:>11} {:>8}",
-        format!(
-            "… and a full log buffer ({} lines)",
-            c.app.config.log_buffer_lines
-        ),
-        mib(rss_logs.saturating_sub(rss_start)),
-        mib(rss_logs),
-        "≤ 150 MB"
+    mem(
+        "… after the frame and key measurements above".into(),
+        rss_used,
+        "≤ 150 MB",
     );
+    // Where the pods' memory goes, measured in a fresh process.
+    let split = std::env::current_exe().ok().and_then(|exe| {
+        std::process::Command::new(exe)
+            .args(["bench", "console", "--memory-split", "--pods"])
+            .arg(o.pods.to_string())
+            .output()
+            .ok()
+    });
+    if let Some(out) = split.filter(|o| o.status.success()) {
+        println!(
+            "{:<56} {:>11}",
+            "memory split (a fresh process, VmRSS deltas)", "delta"
+        );
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            if let Some((what, kib)) = line.split_once('\t')
+                && let Ok(kib) = kib.parse::<i64>()
+            {
+                println!(
+                    "{what:<56} {:>11}",
+                    format!("{:.1} MiB", kib as f64 / 1024.0)
+                );
+            }
+        }
+    }
     Ok(())
+}
+
+/// Where the pods' memory goes: the same pods built piece by piece, with VmRSS after each
+/// piece (rows: what, delta KiB). Run after the main measurements, on its own copies.
+pub fn memory_split(pods: usize) -> Vec<(String, i64)> {
+    let rss = || rss_kib().unwrap_or(0) as i64;
+    let mut out = Vec::new();
+    let base = rss();
+    let values: Vec<Value> = (0..pods).map(|i| pod(i, 0)).collect();
+    let json_bytes: usize = values
+        .iter()
+        .map(|v| serde_json::to_vec(v).map_or(0, |b| b.len()))
+        .sum();
+    let r1 = rss();
+    out.push((
+        format!(
+            "pods as serde_json Values ({} B of JSON each)",
+            json_bytes / pods.max(1)
+        ),
+        r1 - base,
+    ));
+    let mut index = crate::tui::pods_index::PodIndex::default();
+    for v in &values {
+        index.upsert(v);
+    }
+    let r2 = rss();
+    out.push(("pod index (namespaces and labels panes)".into(), r2 - r1));
+    let mut table = crate::tui::table::ResourceTable::new(crate::tui::app::pods_kind());
+    table.apply_batch(
+        values
+            .into_iter()
+            .map(|o| event(EventType::Added, o))
+            .collect(),
+    );
+    table.refresh();
+    let r3 = rss();
+    out.push((
+        "pods table entries (objects moved in, no copy)".into(),
+        r3 - r2,
+    ));
+    let _ = table.set_filter("web-1");
+    let shown = table.len();
+    let r4 = rss();
+    out.push((
+        format!("pods table after a / filter ({shown} rows match)"),
+        r4 - r3,
+    ));
+    out.push(("total".into(), r4 - base));
+    out
 }
 
 #[cfg(test)]

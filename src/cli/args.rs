@@ -131,6 +131,9 @@ pub enum BenchTarget {
         /// Lines through the logs pane.
         #[arg(long, default_value_t = 1_000_000)]
         log_lines: usize,
+        /// Only print where the pods' memory goes (the benchmark runs this in a new process).
+        #[arg(long, hide = true)]
+        memory_split: bool,
     },
 }
 

@@ -229,6 +229,7 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
                 pods,
                 frames,
                 log_lines,
+                memory_split,
             }) = b.target
             {
                 let opts = crate::bench::console::ConsoleBenchOptions {
@@ -236,7 +237,9 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
                     frames,
                     log_lines,
                 };
-                return crate::bench::console::run(opts).await.map_err(CliError::Msg);
+                return crate::bench::console::run(opts, memory_split)
+                    .await
+                    .map_err(CliError::Msg);
             }
             let opts = crate::bench::BenchOptions {
                 pods: b.pods,
