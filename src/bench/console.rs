@@ -359,6 +359,22 @@ impl Console {
         Ok(areas)
     }
 
+    /// Draw one frame; returns the time in `view::draw` and the whole frame's (the rest is
+    /// ratatui's diff of the screen and the backend).
+    pub fn draw_timed(&mut self) -> Result<(Duration, Duration), String> {
+        let t = Instant::now();
+        let mut inner = Duration::ZERO;
+        let (app, logs) = (&mut self.app, &self.logs);
+        self.terminal
+            .draw(|f| {
+                let t = Instant::now();
+                view::draw(f, app, &Logs(logs));
+                inner = t.elapsed();
+            })
+            .map_err(|e| format!("drawing failed: {e}"))?;
+        Ok((inner, t.elapsed()))
+    }
+
     /// One pod changes (its restart count), as a watch MODIFIED event does.
     pub fn modify_one(&mut self) {
         self.tick += 1;
@@ -603,6 +619,39 @@ pub async fn run(o: ConsoleBenchOptions, memory_split_only: bool) -> Result<(), 
         "≤ 4 ms",
     );
     let rss_used = rss_kib().unwrap_or(0);
+    // Where a steady-state frame's time goes.
+    let (mut update, mut drawn, mut diff, mut floor) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..n {
+        let t = Instant::now();
+        c.modify_one();
+        update.push(t.elapsed());
+        let (d, all) = c.draw_timed()?;
+        drawn.push(d);
+        diff.push(all.saturating_sub(d));
+    }
+    // The machine's noise: the same fixed work every time, so its p99 over its p50 is what
+    // other processes and the scheduler add.
+    for _ in 0..n {
+        let t = Instant::now();
+        let mut x = 0u64;
+        for i in 0..400_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(i));
+        }
+        std::hint::black_box(x);
+        floor.push(t.elapsed());
+    }
+    row("  split: apply 1 MODIFIED + logs follow".into(), update, "");
+    row(
+        "  split: view::draw (every pane into the buffer)".into(),
+        drawn,
+        "",
+    );
+    row("  split: ratatui diff + TestBackend".into(), diff, "");
+    row(
+        "noise floor: fixed CPU work, same every time".into(),
+        floor,
+        "",
+    );
     let log_capacity = c.app.config.log_buffer_lines;
     drop(c);
     // The same console on a small terminal.
