@@ -3,6 +3,7 @@
 //! any client: batched creates, one-transaction-per-create (sequential and concurrent), label
 //! selector lists, and a watch fanned out to many watchers.
 
+pub mod console;
 pub mod pods;
 
 use crate::api::kinds;

@@ -119,6 +119,22 @@ pub enum BenchTarget {
         #[arg(long, default_value_t = 200)]
         count: usize,
     },
+    /// The console without a cluster: frame and key→frame times with 10,000 pods, memory,
+    /// and 1,000,000 log lines through the logs pane.
+    Console {
+        /// Pods in the console.
+        #[arg(long, default_value_t = 10_000)]
+        pods: usize,
+        /// Timed frames per measurement.
+        #[arg(long, default_value_t = 2_000)]
+        frames: usize,
+        /// Lines through the logs pane.
+        #[arg(long, default_value_t = 1_000_000)]
+        log_lines: usize,
+        /// Only print where the pods' memory goes (the benchmark runs this in a new process).
+        #[arg(long, hide = true)]
+        memory_split: bool,
+    },
 }
 
 #[derive(Debug, Args, Default)]

@@ -225,6 +225,22 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
                 let opts = crate::bench::pods::PodBenchOptions { runs, count };
                 return crate::bench::pods::run(opts).await.map_err(CliError::Msg);
             }
+            if let Some(args::BenchTarget::Console {
+                pods,
+                frames,
+                log_lines,
+                memory_split,
+            }) = b.target
+            {
+                let opts = crate::bench::console::ConsoleBenchOptions {
+                    pods,
+                    frames,
+                    log_lines,
+                };
+                return crate::bench::console::run(opts, memory_split)
+                    .await
+                    .map_err(CliError::Msg);
+            }
             let opts = crate::bench::BenchOptions {
                 pods: b.pods,
                 batch: b.batch,
