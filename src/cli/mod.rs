@@ -15,6 +15,7 @@ pub mod image;
 mod jsonpath;
 mod label;
 mod logs;
+mod node;
 pub mod output;
 mod resources;
 pub mod target;
@@ -280,6 +281,10 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Exec(a) => exec::run(cluster, ctx, a, io).await,
         Command::Top(a) => top::run(cluster, ctx, a, io).await,
         Command::Version(v) => resources::version(Some(cluster), &v, io).await,
+        Command::Cordon(a) => node::cordon(cluster, a, true, io).await,
+        Command::Uncordon(a) => node::cordon(cluster, a, false, io).await,
+        Command::Drain(a) => node::drain(cluster, a, io).await,
+        Command::Taint(a) => node::taint(cluster, a, io).await,
         Command::Serve
         | Command::Config(_)
         | Command::ApiResources(_)
