@@ -269,6 +269,10 @@ pub struct GetArgs {
     /// Do not fail when the named objects do not exist.
     #[arg(long)]
     pub ignore_not_found: bool,
+    /// With `get events`: only the events about this object (`KIND/NAME`, as kubectl events
+    /// --for).
+    #[arg(long = "for", value_name = "KIND/NAME")]
+    pub for_object: Option<String>,
 }
 
 #[derive(Debug, Args, Default)]
