@@ -198,6 +198,13 @@ pub enum BenchTarget {
         #[arg(long, hide = true)]
         memory_split: bool,
     },
+    /// A Deployment scaled 0 → N → 0 with real pods (root): time to all Running, to all
+    /// gone, peapod's CPU and peak memory.
+    Deploy {
+        /// Replicas to scale to.
+        #[arg(long, default_value_t = 500)]
+        replicas: usize,
+    },
 }
 
 #[derive(Debug, Args, Default)]

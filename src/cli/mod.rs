@@ -222,6 +222,10 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Image(c) => return image::run(c, ctx, io),
         Command::CheckConfig(c) => return check_config::run(&c, io),
         Command::Bench(b) => {
+            if let Some(args::BenchTarget::Deploy { replicas }) = b.target {
+                let opts = crate::bench::deploy::DeployBenchOptions { replicas };
+                return crate::bench::deploy::run(opts).await.map_err(CliError::Msg);
+            }
             if let Some(args::BenchTarget::Pods { runs, count }) = b.target {
                 let opts = crate::bench::pods::PodBenchOptions { runs, count };
                 return crate::bench::pods::run(opts).await.map_err(CliError::Msg);
