@@ -425,4 +425,4 @@ pub async fn record(
 
 #[cfg(test)]
 #[path = "podcontrol_tests.rs"]
-mod tests;
+pub(crate) mod tests;
