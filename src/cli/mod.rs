@@ -17,6 +17,7 @@ mod label;
 mod logs;
 pub mod output;
 mod resources;
+mod scale;
 pub mod target;
 mod top;
 
@@ -279,6 +280,7 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Logs(a) => logs::run(cluster, ctx, a, io).await,
         Command::Exec(a) => exec::run(cluster, ctx, a, io).await,
         Command::Top(a) => top::run(cluster, ctx, a, io).await,
+        Command::Scale(a) => scale::run(cluster, ctx, a, io).await,
         Command::Version(v) => resources::version(Some(cluster), &v, io).await,
         Command::Serve
         | Command::Config(_)
