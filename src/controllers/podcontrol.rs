@@ -15,7 +15,7 @@ use crate::api::selector::LabelSelector;
 use crate::cluster::Cluster;
 use crate::cluster::events::{self, EventKind, Source};
 use serde_json::{Map, Value, json};
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::future::Future;
 
@@ -261,88 +261,62 @@ fn max_restarts(pod: &Value) -> (i64, i64) {
     (max_of("containerStatuses"), max_of("initContainerStatuses"))
 }
 
-/// Kubernetes' logarithmicRankDiff: compare how long ago two times were in powers of two of
-/// nanoseconds, so pods of about the same age tie (and are then picked at random, by uid).
-fn log_rank_diff(t1: jiff::Timestamp, t2: jiff::Timestamp, now: jiff::Timestamp) -> i64 {
-    let rank = |t: jiff::Timestamp| {
-        let d = now.as_nanosecond() - t.as_nanosecond();
-        if d > 0 { (d as f64).log2() as i64 } else { -1 }
+/// How long ago `t` was on a log2 scale of nanoseconds (Kubernetes' logarithmicRankDiff
+/// compares these), so pods of about the same age tie. A missing time counts as the newest.
+fn age_bucket(t: Option<jiff::Timestamp>, now: jiff::Timestamp) -> i64 {
+    match t {
+        None => i64::MIN,
+        Some(t) => {
+            let d = now.as_nanosecond() - t.as_nanosecond();
+            if d > 0 { (d as f64).log2() as i64 } else { -1 }
+        }
+    }
+}
+
+/// The sort key of Kubernetes' ActivePodsWithRanks.Less (smaller = deleted first), one field
+/// per rule. Kubernetes compares pairs and, on equal age buckets, breaks the tie by uid at
+/// once; a per-pod key must be a total order, so here equal buckets fall through to the next
+/// rule and the uid decides last.
+type DeletionKey = (
+    bool,
+    u8,
+    bool,
+    i32,
+    Reverse<usize>,
+    i64,
+    Reverse<(i64, i64)>,
+    i64,
+    String,
+);
+
+fn deletion_key(p: &Value, rank: usize, now: jiff::Timestamp) -> DeletionKey {
+    let assigned = !p.str_at("/spec/nodeName").unwrap_or("").is_empty();
+    let ready = is_ready(p);
+    // Rule 6 only compares pods that are both ready.
+    let ready_age = if ready {
+        age_bucket(ready_since(p), now)
+    } else {
+        0
     };
-    rank(t1) - rank(t2)
-}
-
-/// "Newer first" between two optional times (a missing time counts as newest): Kubernetes'
-/// afterOrZero / logarithmic comparison. `None` when they tie.
-fn newer_first(
-    a: Option<jiff::Timestamp>,
-    b: Option<jiff::Timestamp>,
-    now: jiff::Timestamp,
-    uids: (&str, &str),
-) -> Option<Ordering> {
-    match (a, b) {
-        (None, None) => None,
-        (None, Some(_)) => Some(Ordering::Less),
-        (Some(_), None) => Some(Ordering::Greater),
-        (Some(x), Some(y)) if x == y => None,
-        (Some(x), Some(y)) => match log_rank_diff(x, y, now) {
-            0 => Some(uids.0.cmp(uids.1)),
-            d if d < 0 => Some(Ordering::Less),
-            _ => Some(Ordering::Greater),
-        },
-    }
-}
-
-/// Kubernetes' ActivePodsWithRanks.Less: `Less` means "delete first".
-fn deletion_order(a: &Value, ra: usize, b: &Value, rb: usize, now: jiff::Timestamp) -> Ordering {
-    let node = |p: &Value| p.str_at("/spec/nodeName").unwrap_or("").is_empty();
-    // 1. unassigned < assigned
-    let o = node(b).cmp(&node(a));
-    if o != Ordering::Equal {
-        return o;
-    }
-    // 2. Pending < Unknown < Running
-    let o = phase_rank(a).cmp(&phase_rank(b));
-    if o != Ordering::Equal {
-        return o;
-    }
-    // 3. not ready < ready
-    let o = is_ready(a).cmp(&is_ready(b));
-    if o != Ordering::Equal {
-        return o;
-    }
-    // 4. lower pod-deletion-cost first
-    let o = deletion_cost(a).cmp(&deletion_cost(b));
-    if o != Ordering::Equal {
-        return o;
-    }
-    // 5. more related pods on the same node first
-    let o = rb.cmp(&ra);
-    if o != Ordering::Equal {
-        return o;
-    }
-    // 6. ready for a shorter time first
-    if is_ready(a)
-        && is_ready(b)
-        && let Some(o) = newer_first(ready_since(a), ready_since(b), now, (a.uid(), b.uid()))
-    {
-        return o;
-    }
-    // 7. more restarts first (regular containers, then sidecars)
-    let (ma, mb) = (max_restarts(a), max_restarts(b));
-    let o = mb.0.cmp(&ma.0).then(mb.1.cmp(&ma.1));
-    if o != Ordering::Equal {
-        return o;
-    }
-    // 8. newer first
-    let created = |p: &Value| p.creation_timestamp().and_then(parse_time);
-    newer_first(created(a), created(b), now, (a.uid(), b.uid())).unwrap_or(Ordering::Equal)
+    let created = p.creation_timestamp().and_then(parse_time);
+    (
+        assigned,                 // 1. unassigned < assigned
+        phase_rank(p),            // 2. Pending < Unknown < Running
+        ready,                    // 3. not ready < ready
+        deletion_cost(p),         // 4. lower pod-deletion-cost first
+        Reverse(rank),            // 5. more related pods on the same node first
+        ready_age,                // 6. ready for less time first
+        Reverse(max_restarts(p)), // 7. more restarts first (regular, then sidecars)
+        age_bucket(created, now), // 8. newer first
+        p.uid().to_string(),
+    )
 }
 
 /// Sort `pods` so that the ones to delete first come first, in Kubernetes' order
 /// (getPodsRankedByRelatedPodsOnSameNode + ActivePodsWithRanks): unscheduled before
 /// scheduled; Pending < Unknown < Running; not ready < ready; lower pod-deletion-cost; more
 /// pods of `related` on the same node; ready for less time; more restarts; newer. Ages
-/// compare on a log2 scale with ties broken by uid (LogarithmicScaleDown). `related` are the
+/// compare on a log2 scale (LogarithmicScaleDown); the uid breaks the last tie. `related` are the
 /// active pods of every ReplicaSet of the same owner (a plain ReplicaSet: its own pods).
 pub fn rank_for_deletion(pods: &mut [Value], related: &[Value], now: jiff::Timestamp) {
     let mut on_node: HashMap<&str, usize> = HashMap::new();
@@ -357,11 +331,11 @@ pub fn rank_for_deletion(pods: &mut [Value], related: &[Value], now: jiff::Times
             .copied()
             .unwrap_or(0)
     };
-    let mut ranked: Vec<(usize, Value)> = pods
+    let mut ranked: Vec<(DeletionKey, Value)> = pods
         .iter_mut()
-        .map(|p| (rank(p), std::mem::take(p)))
+        .map(|p| (deletion_key(p, rank(p), now), std::mem::take(p)))
         .collect();
-    ranked.sort_by(|(ra, a), (rb, b)| deletion_order(a, *ra, b, *rb, now));
+    ranked.sort_by(|a, b| a.0.cmp(&b.0));
     for (slot, (_, p)) in pods.iter_mut().zip(ranked) {
         *slot = p;
     }

@@ -315,3 +315,41 @@ async fn slow_start_batches_double_and_stop_at_the_first_error() {
     assert_eq!(ok, 0);
     assert!(err.is_none());
 }
+
+#[test]
+fn ranking_many_similar_pods_is_a_total_order() {
+    // Ages within the same log2 bucket and equal times mixed: a comparator that is not a
+    // total order makes Rust's sort panic; the key must not.
+    let now: jiff::Timestamp = "2024-01-02T00:00:00Z".parse().unwrap();
+    let mut pods: Vec<Value> = (0..300)
+        .map(|i| {
+            let mut p = ranked(
+                &format!("p{i:03}"),
+                if i % 3 == 0 { "" } else { "n1" },
+                "Running",
+            );
+            let secs = 3600 + (i * 7919) % 1800;
+            let t = now - jiff::SignedDuration::from_secs(secs as i64);
+            p["metadata"]["creationTimestamp"] = json!(t.to_string());
+            if i % 2 == 0 {
+                set_ready(
+                    &mut p,
+                    &(now - jiff::SignedDuration::from_secs((i % 5) as i64 * 60 + 60)).to_string(),
+                );
+            }
+            if i % 7 == 0 {
+                p["status"]["containerStatuses"] = json!([{"name":"c","restartCount": i % 4}]);
+            }
+            p
+        })
+        .collect();
+    let related = pods.clone();
+    rank_for_deletion(&mut pods, &related, now);
+    assert_eq!(pods.len(), 300);
+    // Unscheduled ones (every third) come first.
+    assert!(
+        pods[..100]
+            .iter()
+            .all(|p| p.str_at("/spec/nodeName").is_none())
+    );
+}
