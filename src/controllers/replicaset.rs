@@ -199,9 +199,13 @@ impl ReplicaSetController {
         kind: &KindInfo,
         owner: &Value,
         mut pods: Vec<Value>,
+        all: &[Value],
         count: usize,
     ) -> Option<ApiError> {
-        let related = pods.clone();
+        let related = match related_pods(cluster, owner, &all).await {
+            Ok(r) => r,
+            Err(e) => return Some(e),
+        };
         podcontrol::rank_for_deletion(&mut pods, &related, jiff::Timestamp::now());
         let Some(pod_kind) = kinds::lookup("pods") else {
             return Some(ApiError::internal("pods kind missing"));
@@ -267,7 +271,11 @@ impl ReplicaSetController {
             .list(pod_kind, owner.namespace(), &ListOptions::default())
             .await?
             .items;
-        let active: Vec<Value> = all.into_iter().filter(podcontrol::is_active).collect();
+        let active: Vec<Value> = all
+            .iter()
+            .filter(|p| podcontrol::is_active(p))
+            .cloned()
+            .collect();
         let pods = podcontrol::claim_pods(cluster, owner, selector, active).await?;
         let pods: Vec<Value> = pods.into_iter().filter(podcontrol::is_active).collect();
         let mut manage_error = None;
@@ -282,12 +290,51 @@ impl ReplicaSetController {
             } else if pods.len() > want {
                 let n = (pods.len() - want).min(BURST_REPLICAS);
                 manage_error = self
-                    .delete_pods(cluster, kind, owner, pods.clone(), n)
+                    .delete_pods(cluster, kind, owner, pods.clone(), &all, n)
                     .await
                     .map(|e| (false, e));
             }
         }
         Ok(Observed { pods, manage_error })
+    }
+}
+
+/// Kubernetes' getIndirectlyRelatedPods: the active pods controlled by any ReplicaSet that
+/// shares `owner`'s controller (the ReplicaSets of one Deployment), or by `owner` itself.
+/// Scale-down prefers nodes where these are doubled up.
+async fn related_pods(
+    cluster: &dyn Cluster,
+    owner: &Value,
+    all: &[Value],
+) -> ApiResult<Vec<Value>> {
+    let mut uids = vec![owner.uid().to_string()];
+    if let Some(parent) = podcontrol::controller_of(owner)
+        && let Some(rs_kind) = kinds::lookup(owner_kind_name(owner))
+    {
+        let siblings = cluster
+            .list(rs_kind, owner.namespace(), &ListOptions::default())
+            .await?
+            .items;
+        uids.extend(
+            siblings
+                .iter()
+                .filter(|s| podcontrol::is_controlled_by(s, &parent.uid))
+                .map(|s| s.uid().to_string()),
+        );
+    }
+    Ok(all
+        .iter()
+        .filter(|p| podcontrol::is_active(p))
+        .filter(|p| podcontrol::controller_of(p).is_some_and(|r| uids.contains(&r.uid)))
+        .cloned()
+        .collect())
+}
+
+fn owner_kind_name(owner: &Value) -> &'static str {
+    if owner.kind_str() == "ReplicationController" {
+        "replicationcontrollers"
+    } else {
+        "replicasets"
     }
 }
 

@@ -361,3 +361,53 @@ async fn pod_events_map_to_their_owner_or_to_owners_that_may_adopt_them() {
     ctl.keys_for(rs_kind, &gone);
     assert!(ctl.keys_for(po, &added(&orphan)).is_empty());
 }
+
+#[tokio::test]
+async fn scale_down_prefers_nodes_crowded_with_sibling_replicasets() {
+    let (_d, c) = cluster();
+    let c = c.as_ref();
+    let ctl = ReplicaSetController::default();
+    let w = WriteOptions::default();
+    // Two ReplicaSets of one Deployment (the owner need not exist for the ranking).
+    let deploy = json!({"apiVersion":"apps/v1","kind":"Deployment",
+        "metadata":{"name":"d","namespace":"default","uid":"deploy-uid"}});
+    for (name, n) in [("a", 2), ("b", 2)] {
+        let mut o = rs(name, n);
+        o["metadata"]["ownerReferences"] = json!([OwnerReference::controller_of(&deploy)]);
+        c.create(o, &w).await.unwrap();
+        ctl.reconcile(c, &key("rs", name)).await.unwrap();
+    }
+    let all = pods(c).await;
+    let of = |p: &str| -> Vec<Value> {
+        all.iter()
+            .filter(|x| x.label("app") == Some(p))
+            .cloned()
+            .collect()
+    };
+    let (a, b) = (of("a"), of("b"));
+    c.bind("default", a[0].name(), "n1").await.unwrap();
+    c.bind("default", a[1].name(), "n2").await.unwrap();
+    for p in &b {
+        c.bind("default", p.name(), "n2").await.unwrap();
+    }
+    for p in &all {
+        set_status(c, p, running(true, "2020-01-01T00:00:00Z")).await;
+    }
+    // Without the siblings' pods a[0] would go first (more restarts, same node count).
+    let mut restarted = running(true, "2020-01-01T00:00:00Z");
+    restarted["containerStatuses"] = json!([{"name":"c","restartCount":5}]);
+    set_status(c, &a[0], restarted).await;
+    scale(c, "rs", "a", 1).await;
+    ctl.reconcile(c, &key("rs", "a")).await.unwrap();
+    let left: Vec<String> = active(c)
+        .await
+        .iter()
+        .filter(|p| p.label("app") == Some("a"))
+        .map(|p| p.name().to_string())
+        .collect();
+    assert_eq!(
+        left,
+        [a[0].name().to_string()],
+        "the pod on the crowded node goes"
+    );
+}
