@@ -92,6 +92,8 @@ pub enum Command {
     Drain(DrainArgs),
     /// Add or remove node taints: `taint nodes NODE key=value:NoSchedule`, `key:NoSchedule-`.
     Taint(TaintArgs),
+    /// Set the number of replicas of deployments, replicasets, replicationcontrollers, statefulsets.
+    Scale(ScaleArgs),
 }
 
 #[derive(Debug, Args, Default)]
@@ -480,6 +482,32 @@ pub struct ExecArgs {
         allow_hyphen_values = true
     )]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ScaleArgs {
+    /// `KIND NAME...` or `KIND/NAME...` (deploy, rs, rc, sts).
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// The new desired number of replicas.
+    #[arg(long, allow_hyphen_values = true)]
+    pub replicas: Option<i64>,
+    /// Only scale when the current number of replicas is this.
+    #[arg(long, allow_hyphen_values = true)]
+    pub current_replicas: Option<i64>,
+    /// Only scale when the object is still at this resourceVersion.
+    #[arg(long)]
+    pub resource_version: Option<String>,
+    #[arg(short = 'l', long)]
+    pub selector: Option<String>,
+    /// Every object of the given kinds in the namespace.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long, default_value = "none", num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: String,
+    /// `-o name` prints `deployment.apps/web`.
+    #[arg(short = 'o', long)]
+    pub output: Option<String>,
 }
 
 #[cfg(test)]

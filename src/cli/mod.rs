@@ -18,6 +18,7 @@ mod logs;
 mod node;
 pub mod output;
 mod resources;
+mod scale;
 pub mod target;
 mod top;
 
@@ -284,6 +285,7 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Logs(a) => logs::run(cluster, ctx, a, io).await,
         Command::Exec(a) => exec::run(cluster, ctx, a, io).await,
         Command::Top(a) => top::run(cluster, ctx, a, io).await,
+        Command::Scale(a) => scale::run(cluster, ctx, a, io).await,
         Command::Version(v) => resources::version(Some(cluster), &v, io).await,
         Command::Cordon(a) => node::cordon(cluster, a, true, io).await,
         Command::Uncordon(a) => node::cordon(cluster, a, false, io).await,
