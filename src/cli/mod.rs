@@ -17,6 +17,8 @@ mod label;
 mod logs;
 pub mod output;
 mod resources;
+mod rollout;
+mod set_image;
 pub mod target;
 mod top;
 
@@ -262,6 +264,8 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Logs(l) => l.follow,
         // An interactive session may last long; others must still reach the cluster.
         Command::Exec(_) => true,
+        // `rollout status` waits for controllers: they must run while it waits.
+        Command::Rollout(rollout::RolloutCommand::Status(s)) => s.watch,
         _ => false,
     };
     let conn = connect(ctx, long_running).await?;
@@ -280,6 +284,8 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Exec(a) => exec::run(cluster, ctx, a, io).await,
         Command::Top(a) => top::run(cluster, ctx, a, io).await,
         Command::Version(v) => resources::version(Some(cluster), &v, io).await,
+        Command::Rollout(a) => rollout::run(cluster, ctx, a, io).await,
+        Command::Set(a) => set_image::run(cluster, ctx, a, io).await,
         Command::Serve
         | Command::Config(_)
         | Command::ApiResources(_)
