@@ -4,6 +4,7 @@
 //! selector lists, and a watch fanned out to many watchers.
 
 pub mod console;
+pub mod deploy;
 pub mod pods;
 
 use crate::api::kinds;

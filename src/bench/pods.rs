@@ -77,7 +77,14 @@ pub async fn run(o: PodBenchOptions) -> Result<(), String> {
     result
 }
 
-async fn run_in(dir: &Path, parent: &str, o: &PodBenchOptions) -> Result<(), String> {
+/// A private peapod in `dir`: busybox imported as `busybox:bench`, the node registered, the
+/// controllers, the scheduler and the node agent (pods under the cgroup `parent`) running.
+/// Returns the cluster, the tasks to abort at the end, and the image's layer.
+pub(crate) async fn start_private(
+    dir: &Path,
+    parent: &str,
+    max_pods: usize,
+) -> Result<(Arc<dyn Cluster>, Vec<tokio::task::JoinHandle<()>>, PathBuf), String> {
     let tar = dir.join("busybox.tar");
     let bytes = crate::image::busybox::rootfs_tar(Path::new("/bin/busybox")).map_err(|e| {
         format!("build the busybox image from /bin/busybox: {e} (install busybox-static)")
@@ -92,9 +99,6 @@ async fn run_in(dir: &Path, parent: &str, o: &PodBenchOptions) -> Result<(), Str
         .map_err(|e| e.to_string())?
         .and_then(|i| i.layers.first().cloned())
         .ok_or("the imported image has no layer")?;
-
-    let floor = raw_floor(&layer, o.runs.max(10))?;
-
     let store = crate::daemon::open_store(dir).map_err(|f| f.message())?;
     let cluster: Arc<dyn Cluster> = Arc::new(crate::cluster::embedded::EmbeddedCluster::new(
         store,
@@ -103,7 +107,7 @@ async fn run_in(dir: &Path, parent: &str, o: &PodBenchOptions) -> Result<(), Str
     let node = crate::node::info::hostname();
     let node_opts = crate::node::NodeOptions {
         name: node.clone(),
-        max_pods: (o.count + 10) as u32,
+        max_pods: (max_pods + 10) as u32,
         state_dir: dir.to_path_buf(),
     };
     crate::node::register(cluster.as_ref(), &node_opts)
@@ -120,6 +124,12 @@ async fn run_in(dir: &Path, parent: &str, o: &PodBenchOptions) -> Result<(), Str
         cluster.clone(),
         agent,
     )));
+    Ok((cluster, tasks, layer))
+}
+
+async fn run_in(dir: &Path, parent: &str, o: &PodBenchOptions) -> Result<(), String> {
+    let (cluster, mut tasks, layer) = start_private(dir, parent, o.count).await?;
+    let floor = raw_floor(&layer, o.runs.max(10))?;
 
     let seen = Arc::new(Mutex::new(Seen::default()));
     let notify = Arc::new(Notify::new());

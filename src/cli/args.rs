@@ -90,6 +90,69 @@ pub enum Command {
     /// Set fields of objects: `set image deploy/NAME CONTAINER=IMAGE`.
     #[command(subcommand)]
     Set(super::set_image::SetCommand),
+    /// Mark a node unschedulable.
+    Cordon(NodeArgs),
+    /// Mark a node schedulable again.
+    Uncordon(NodeArgs),
+    /// Cordon a node and evict its pods.
+    Drain(DrainArgs),
+    /// Add or remove node taints: `taint nodes NODE key=value:NoSchedule`, `key:NoSchedule-`.
+    Taint(TaintArgs),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct NodeArgs {
+    /// NODE or node/NODE.
+    #[arg(value_name = "NODE")]
+    pub node: String,
+    /// none, client or server.
+    #[arg(long, default_value = "none", num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DrainArgs {
+    /// NODE or node/NODE.
+    #[arg(value_name = "NODE")]
+    pub node: String,
+    /// Also evict pods that no controller manages (they are not recreated).
+    #[arg(long)]
+    pub force: bool,
+    /// Leave DaemonSet-managed pods (their controller would put them back).
+    #[arg(long)]
+    pub ignore_daemonsets: bool,
+    /// Also evict pods with emptyDir volumes (their data is lost).
+    #[arg(long)]
+    pub delete_emptydir_data: bool,
+    /// Seconds each pod gets to stop (-1: the pod's own grace period).
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub grace_period: i64,
+    /// Give up after this long (0: wait forever).
+    #[arg(long, default_value = "0s")]
+    pub timeout: String,
+}
+
+impl Default for DrainArgs {
+    fn default() -> Self {
+        DrainArgs {
+            node: String::new(),
+            force: false,
+            ignore_daemonsets: false,
+            delete_emptydir_data: false,
+            grace_period: -1,
+            timeout: "0s".into(),
+        }
+    }
+}
+
+#[derive(Debug, Args, Default)]
+pub struct TaintArgs {
+    /// `nodes NODE key=value:Effect...` or `node/NODE key:Effect-...`.
+    #[arg(value_name = "ARGS", required = true)]
+    pub args: Vec<String>,
+    /// Replace a taint with the same key and effect.
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +203,13 @@ pub enum BenchTarget {
         /// Only print where the pods' memory goes (the benchmark runs this in a new process).
         #[arg(long, hide = true)]
         memory_split: bool,
+    },
+    /// A Deployment scaled 0 → N → 0 with real pods (root): time to all Running, to all
+    /// gone, peapod's CPU and peak memory.
+    Deploy {
+        /// Replicas to scale to.
+        #[arg(long, default_value_t = 500)]
+        replicas: usize,
     },
 }
 
@@ -212,6 +282,10 @@ pub struct GetArgs {
     /// Do not fail when the named objects do not exist.
     #[arg(long)]
     pub ignore_not_found: bool,
+    /// With `get events`: only the events about this object (`KIND/NAME`, as kubectl events
+    /// --for).
+    #[arg(long = "for", value_name = "KIND/NAME")]
+    pub for_object: Option<String>,
 }
 
 #[derive(Debug, Args, Default)]

@@ -6,7 +6,7 @@ use super::jsonpath::JsonPath;
 use super::output::{self, OutputFormat, object_ref};
 use super::{CliError, Ctx, Io, server_error_line, target};
 use crate::api::error::ApiError;
-use crate::api::kinds::KindInfo;
+use crate::api::kinds::{self, KindInfo};
 use crate::api::request::{EventType, ListOptions};
 use crate::api::table;
 use crate::cluster::Cluster;
@@ -171,12 +171,42 @@ fn compare_values(a: &[&Value], b: &[&Value]) -> Ordering {
     }
 }
 
+/// `--for KIND/NAME` as the field selector of events about that object (added to any
+/// `--field-selector`). Only `get events` takes it.
+fn for_selector(f: &str, args: &GetArgs) -> Result<String, CliError> {
+    let events = args.targets.len() == 1
+        && kinds::lookup(&args.targets[0]).is_some_and(|k| k.kind == "Event");
+    if !events {
+        return Err(CliError::msg("--for works with `get events` only"));
+    }
+    let (kind, name) = f
+        .split_once('/')
+        .ok_or_else(|| CliError::msg(format!("--for {f:?}: use KIND/NAME, e.g. pod/web")))?;
+    let kind = kinds::lookup(kind).ok_or_else(|| {
+        CliError::msg(format!(
+            "--for {f:?}: the server doesn't have a resource type {kind:?}"
+        ))
+    })?;
+    let mut sel = format!(
+        "involvedObject.kind={},involvedObject.name={name}",
+        kind.kind
+    );
+    if let Some(extra) = &args.field_selector {
+        sel = format!("{extra},{sel}");
+    }
+    Ok(sel)
+}
+
 pub async fn run(
     cluster: &dyn Cluster,
     ctx: &Ctx,
     args: GetArgs,
     io: &mut Io<'_>,
 ) -> Result<(), CliError> {
+    let mut args = args;
+    if let Some(f) = args.for_object.take() {
+        args.field_selector = Some(for_selector(&f, &args)?);
+    }
     let fmt = OutputFormat::parse(args.output.as_deref(), FORMATS)?;
     let target = target::parse(&args.targets, "get")?;
     if target.named && args.selector.is_some() {
@@ -545,5 +575,37 @@ mod tests {
             "a      Running             3s"
         );
         let _ = lookup("po");
+    }
+
+    #[test]
+    fn events_for_one_object() {
+        use crate::cli::args::Command;
+        use crate::cli::fake::{FakeCluster, ctx, parse, run_verb};
+        use serde_json::json;
+        let c = FakeCluster::default();
+        for (name, pod, reason) in [("e1", "web", "Started"), ("e2", "db", "Pulled")] {
+            c.insert(json!({"apiVersion": "v1", "kind": "Event",
+                "metadata": {"name": name, "namespace": "default"},
+                "involvedObject": {"kind": "Pod", "name": pod, "namespace": "default"},
+                "reason": reason, "type": "Normal", "message": format!("{reason} {pod}")}));
+        }
+        let get = |args: &[&str]| {
+            let Command::Get(a) = parse(args) else {
+                panic!()
+            };
+            run_verb!(|io| run(&c, &ctx(), a, io))
+        };
+        let (code, out, err) = get(&["get", "events", "--for", "pod/web"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.contains("Started web") && !out.contains("Pulled db"),
+            "{out}"
+        );
+        let (code, _, err) = get(&["get", "pods", "--for", "pod/web"]);
+        assert_eq!(code, 1);
+        assert!(err.contains("--for works with `get events` only"), "{err}");
+        let (code, _, err) = get(&["get", "events", "--for", "web"]);
+        assert_eq!(code, 1);
+        assert!(err.contains("KIND/NAME"), "{err}");
     }
 }

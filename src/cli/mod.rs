@@ -15,6 +15,7 @@ pub mod image;
 mod jsonpath;
 mod label;
 mod logs;
+mod node;
 pub mod output;
 mod resources;
 mod rollout;
@@ -223,6 +224,10 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Image(c) => return image::run(c, ctx, io),
         Command::CheckConfig(c) => return check_config::run(&c, io),
         Command::Bench(b) => {
+            if let Some(args::BenchTarget::Deploy { replicas }) = b.target {
+                let opts = crate::bench::deploy::DeployBenchOptions { replicas };
+                return crate::bench::deploy::run(opts).await.map_err(CliError::Msg);
+            }
             if let Some(args::BenchTarget::Pods { runs, count }) = b.target {
                 let opts = crate::bench::pods::PodBenchOptions { runs, count };
                 return crate::bench::pods::run(opts).await.map_err(CliError::Msg);
@@ -286,6 +291,10 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Version(v) => resources::version(Some(cluster), &v, io).await,
         Command::Rollout(a) => rollout::run(cluster, ctx, a, io).await,
         Command::Set(a) => set_image::run(cluster, ctx, a, io).await,
+        Command::Cordon(a) => node::cordon(cluster, a, true, io).await,
+        Command::Uncordon(a) => node::cordon(cluster, a, false, io).await,
+        Command::Drain(a) => node::drain(cluster, a, io).await,
+        Command::Taint(a) => node::taint(cluster, a, io).await,
         Command::Serve
         | Command::Config(_)
         | Command::ApiResources(_)
