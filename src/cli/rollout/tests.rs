@@ -13,11 +13,7 @@ fn d(gen_: i64, observed: i64, status: Value) -> Value {
 
 #[test]
 fn status_messages_are_kubectls() {
-    let m = |v: Value| {
-        status_message(&v, 0)
-            .map(|(m, done)| (m, done))
-            .map_err(|e| e.to_string())
-    };
+    let m = |v: Value| status_message(&v, 0).map_err(|e| e.to_string());
     assert_eq!(
         m(d(2, 1, json!({}))).unwrap().0,
         "Waiting for deployment spec update to be observed..."

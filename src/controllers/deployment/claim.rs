@@ -37,10 +37,12 @@ pub async fn replica_sets_for(
             }
             Some(_) => {}
             None => {
-                if matches && !deleting && rs.deletion_timestamp().is_none() {
-                    if let Some(adopted) = adopt(cluster, rs, d).await? {
-                        out.push(adopted);
-                    }
+                if matches
+                    && !deleting
+                    && rs.deletion_timestamp().is_none()
+                    && let Some(adopted) = adopt(cluster, rs, d).await?
+                {
+                    out.push(adopted);
                 }
             }
         }

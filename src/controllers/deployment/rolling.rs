@@ -391,7 +391,7 @@ mod tests {
         assert_eq!(reconcile_new(&d, &all, &new), None);
         assert_eq!(max_scaled_down(&d, &all, &new), 5 - 3 - 1);
         assert_eq!(
-            scale_down_old(&d, &all, &[old.clone()]),
+            scale_down_old(&d, &all, std::slice::from_ref(&old)),
             vec![("old".to_string(), 3)]
         );
         let old3 = rs("old", 0, 3, 3);
