@@ -84,6 +84,12 @@ pub enum Command {
     Image(super::image::ImageCommand),
     /// Check the console's config, keymaps and theme; print each problem on one line.
     CheckConfig(super::check_config::CheckConfigArgs),
+    /// Manage a Deployment's rollout: status, history, undo, pause, resume, restart.
+    #[command(subcommand)]
+    Rollout(super::rollout::RolloutCommand),
+    /// Set fields of objects: `set image deploy/NAME CONTAINER=IMAGE`.
+    #[command(subcommand)]
+    Set(super::set_image::SetCommand),
     /// Mark a node unschedulable.
     Cordon(NodeArgs),
     /// Mark a node schedulable again.

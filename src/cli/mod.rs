@@ -18,7 +18,9 @@ mod logs;
 mod node;
 pub mod output;
 mod resources;
+mod rollout;
 mod scale;
+mod set_image;
 pub mod target;
 mod top;
 
@@ -268,6 +270,8 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Logs(l) => l.follow,
         // An interactive session may last long; others must still reach the cluster.
         Command::Exec(_) => true,
+        // `rollout status` waits for controllers: they must run while it waits.
+        Command::Rollout(rollout::RolloutCommand::Status(s)) => s.watch,
         _ => false,
     };
     let conn = connect(ctx, long_running).await?;
@@ -287,6 +291,8 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Top(a) => top::run(cluster, ctx, a, io).await,
         Command::Scale(a) => scale::run(cluster, ctx, a, io).await,
         Command::Version(v) => resources::version(Some(cluster), &v, io).await,
+        Command::Rollout(a) => rollout::run(cluster, ctx, a, io).await,
+        Command::Set(a) => set_image::run(cluster, ctx, a, io).await,
         Command::Cordon(a) => node::cordon(cluster, a, true, io).await,
         Command::Uncordon(a) => node::cordon(cluster, a, false, io).await,
         Command::Drain(a) => node::drain(cluster, a, io).await,

@@ -1,6 +1,7 @@
 //! Controllers: a shared runtime (watch → de-duplicating queue → reconcile → retry → resync)
 //! and one file per controller. Controllers only talk to the cluster through `Cluster`.
 
+pub mod deployment;
 pub mod gc;
 pub mod namespace;
 pub mod podcontrol;
@@ -20,6 +21,10 @@ pub fn start_all(cluster: Arc<dyn Cluster>) -> Vec<JoinHandle<()>> {
     handles.extend(runtime::spawn(
         cluster.clone(),
         Arc::new(gc::GarbageCollector::default()),
+    ));
+    handles.extend(runtime::spawn(
+        cluster.clone(),
+        Arc::new(deployment::DeploymentController::default()),
     ));
     handles.extend(runtime::spawn(
         cluster.clone(),
