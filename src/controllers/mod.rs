@@ -9,6 +9,7 @@ pub mod queue;
 pub mod replicaset;
 pub mod runtime;
 pub mod scheduler;
+pub mod statefulset;
 
 use crate::cluster::Cluster;
 use std::sync::Arc;
@@ -28,6 +29,10 @@ pub fn start_all(cluster: Arc<dyn Cluster>) -> Vec<JoinHandle<()>> {
     handles.extend(runtime::spawn(
         cluster.clone(),
         Arc::new(replicaset::ReplicaSetController::default()),
+    ));
+    handles.extend(runtime::spawn(
+        cluster.clone(),
+        Arc::new(statefulset::StatefulSetController),
     ));
     handles
 }
