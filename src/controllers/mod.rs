@@ -1,6 +1,7 @@
 //! Controllers: a shared runtime (watch → de-duplicating queue → reconcile → retry → resync)
 //! and one file per controller. Controllers only talk to the cluster through `Cluster`.
 
+pub mod daemonset;
 pub mod gc;
 pub mod namespace;
 pub mod podcontrol;
@@ -33,6 +34,10 @@ pub fn start_all(cluster: Arc<dyn Cluster>) -> Vec<JoinHandle<()>> {
     handles.extend(runtime::spawn(
         cluster.clone(),
         Arc::new(statefulset::StatefulSetController),
+    ));
+    handles.extend(runtime::spawn(
+        cluster.clone(),
+        Arc::new(daemonset::DaemonSetController::default()),
     ));
     handles
 }

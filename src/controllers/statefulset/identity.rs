@@ -256,7 +256,10 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0]["metadata"]["name"], "www-web-1");
         assert_eq!(c[0]["metadata"]["namespace"], "default");
-        assert_eq!(c[0]["metadata"]["labels"], json!({"tier":"db","app":"nginx"}));
+        assert_eq!(
+            c[0]["metadata"]["labels"],
+            json!({"tier":"db","app":"nginx"})
+        );
         assert_eq!(c[0]["spec"]["resources"]["requests"]["storage"], "1Gi");
     }
 

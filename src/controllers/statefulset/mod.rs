@@ -81,7 +81,9 @@ impl Sync<'_> {
                     return Err(ApiError::conflict(
                         "persistentvolumeclaims",
                         &name,
-                        &format!("the claim is being deleted; pod {pod_name} waits for it to be gone"),
+                        &format!(
+                            "the claim is being deleted; pod {pod_name} waits for it to be gone"
+                        ),
                     ));
                 }
                 if existing.str_at("/status/phase") != Some("Bound") && young(existing) {
@@ -97,7 +99,8 @@ impl Sync<'_> {
                     let msg = format!(
                         "create Claim {name} Pod {pod_name} in StatefulSet {set_name} success"
                     );
-                    self.event(EventKind::Normal, "SuccessfulCreate", &msg).await;
+                    self.event(EventKind::Normal, "SuccessfulCreate", &msg)
+                        .await;
                     ready &= c.str_at("/status/phase") == Some("Bound");
                     self.claims.insert(name, c);
                 }
@@ -116,7 +119,12 @@ impl Sync<'_> {
     }
 
     /// Point the claims of `pod` at their owners per the retention policy.
-    async fn update_claim_refs(&mut self, pod: &Value, ordinal: i64, in_range: bool) -> ApiResult<()> {
+    async fn update_claim_refs(
+        &mut self,
+        pod: &Value,
+        ordinal: i64,
+        in_range: bool,
+    ) -> ApiResult<()> {
         for t in identity::claims_for(self.set, ordinal) {
             let Some(claim) = self.claims.get(t.name()) else {
                 continue;
@@ -160,7 +168,8 @@ impl Sync<'_> {
         match self.cluster.create(pod, &WriteOptions::default()).await {
             Ok(_) => {
                 let msg = format!("create Pod {name} in StatefulSet {set_name} successful");
-                self.event(EventKind::Normal, "SuccessfulCreate", &msg).await;
+                self.event(EventKind::Normal, "SuccessfulCreate", &msg)
+                    .await;
                 Ok(())
             }
             // The old pod is still going: its deletion event brings the set back.
@@ -191,7 +200,8 @@ impl Sync<'_> {
                 self.set.namespace().unwrap_or(""),
                 pod.name()
             );
-            self.event(EventKind::Warning, "RecreatingFailedPod", &msg).await;
+            self.event(EventKind::Warning, "RecreatingFailedPod", &msg)
+                .await;
         }
         let opts = DeleteOptions {
             precondition_uid: Some(pod.uid().to_string()),
@@ -203,8 +213,12 @@ impl Sync<'_> {
             .await
         {
             Ok(_) => {
-                let msg = format!("delete Pod {} in StatefulSet {set_name} successful", pod.name());
-                self.event(EventKind::Normal, "SuccessfulDelete", &msg).await;
+                let msg = format!(
+                    "delete Pod {} in StatefulSet {set_name} successful",
+                    pod.name()
+                );
+                self.event(EventKind::Normal, "SuccessfulDelete", &msg)
+                    .await;
                 Ok(())
             }
             Err(e) if e.is_not_found() => Ok(()),

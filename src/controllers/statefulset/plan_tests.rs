@@ -125,10 +125,7 @@ fn other_sets_pods_and_start_ordinal() {
     assert_eq!(plan(&s, &[other], "r1", now()), vec![Step::Create(5)]);
     let p5 = pod(5, "Running", true, "r1");
     let p0 = pod(0, "Running", true, "r1");
-    assert_eq!(
-        plan(&s, &[p5, p0], "r1", now()),
-        vec![Step::Create(6)]
-    );
+    assert_eq!(plan(&s, &[p5, p0], "r1", now()), vec![Step::Create(6)]);
 }
 
 #[test]

@@ -52,11 +52,7 @@ mod tests {
         let b = json!({"spec":{"containers":[{"name":"c","image":"busybox:2"}]}});
         assert_eq!(template_hash(&a), template_hash(&a.clone()));
         assert_ne!(template_hash(&a), template_hash(&b));
-        assert!(
-            template_hash(&a)
-                .bytes()
-                .all(|c| ALPHANUMS.contains(&c))
-        );
+        assert!(template_hash(&a).bytes().all(|c| ALPHANUMS.contains(&c)));
     }
 
     #[test]
