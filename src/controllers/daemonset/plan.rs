@@ -171,11 +171,7 @@ fn rolling_update(
             continue;
         }
         match (new.first(), old.first()) {
-            (Some(n), None) => {
-                if !podcontrol::is_available(n, mrs, now) {
-                    unavailable += 1;
-                }
-            }
+            (Some(n), None) if !podcontrol::is_available(n, mrs, now) => unavailable += 1,
             (None, Some(o)) => {
                 if !podcontrol::is_available(o, mrs, now) {
                     replace_now.push(o.name().to_string());

@@ -41,7 +41,10 @@ fn ordered_ready_creates_one_at_a_time_waiting_for_ready() {
     let p0 = pod(0, "Running", false, "r1");
     assert_eq!(plan(&s, &[p0], "r1", now()), vec![]);
     let p0 = pod(0, "Running", true, "r1");
-    assert_eq!(plan(&s, &[p0.clone()], "r1", now()), vec![Step::Create(1)]);
+    assert_eq!(
+        plan(&s, std::slice::from_ref(&p0), "r1", now()),
+        vec![Step::Create(1)]
+    );
     // A gap below is filled first.
     let p2 = pod(2, "Running", true, "r1");
     assert_eq!(plan(&s, &[p2], "r1", now()), vec![Step::Create(0)]);
