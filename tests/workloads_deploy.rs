@@ -5,7 +5,7 @@
 //! ReplicaSet as revision 3, a rollout to a missing image that stalls without taking ready
 //! pods below 5 and an undo that recovers; then deletion with the default cascade (ReplicaSets
 //! and pods go) and with `--cascade=orphan` (they stay, without ownerReferences).
-//!
+
 
 mod cli_support;
 

@@ -1,6 +1,7 @@
 //! Controllers: a shared runtime (watch → de-duplicating queue → reconcile → retry → resync)
 //! and one file per controller. Controllers only talk to the cluster through `Cluster`.
 
+pub mod daemonset;
 pub mod deployment;
 pub mod gc;
 pub mod namespace;
@@ -10,6 +11,7 @@ pub mod queue;
 pub mod replicaset;
 pub mod runtime;
 pub mod scheduler;
+pub mod statefulset;
 
 use crate::cluster::Cluster;
 use std::sync::Arc;
@@ -33,6 +35,14 @@ pub fn start_all(cluster: Arc<dyn Cluster>) -> Vec<JoinHandle<()>> {
     handles.extend(runtime::spawn(
         cluster.clone(),
         Arc::new(replicaset::ReplicaSetController::default()),
+    ));
+    handles.extend(runtime::spawn(
+        cluster.clone(),
+        Arc::new(statefulset::StatefulSetController),
+    ));
+    handles.extend(runtime::spawn(
+        cluster.clone(),
+        Arc::new(daemonset::DaemonSetController::default()),
     ));
     handles
 }
