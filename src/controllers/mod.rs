@@ -3,8 +3,10 @@
 
 pub mod gc;
 pub mod namespace;
+pub mod podcontrol;
 pub mod pv;
 pub mod queue;
+pub mod replicaset;
 pub mod runtime;
 pub mod scheduler;
 
@@ -20,8 +22,12 @@ pub fn start_all(cluster: Arc<dyn Cluster>) -> Vec<JoinHandle<()>> {
         Arc::new(gc::GarbageCollector::default()),
     ));
     handles.extend(runtime::spawn(
-        cluster,
+        cluster.clone(),
         Arc::new(namespace::NamespaceController),
+    ));
+    handles.extend(runtime::spawn(
+        cluster.clone(),
+        Arc::new(replicaset::ReplicaSetController::default()),
     ));
     handles
 }
