@@ -1,0 +1,2 @@
+//! CronJob controller tests.
+use super::*;

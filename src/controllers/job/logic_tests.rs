@@ -1,0 +1,2 @@
+//! Pure Job logic tests.
+use super::*;

@@ -1,0 +1,2 @@
+//! Job controller tests.
+use super::*;
