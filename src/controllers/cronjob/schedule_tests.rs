@@ -164,10 +164,10 @@ fn most_recent_and_missed() {
         &irregular,
         ts("2024-05-01T00:00:00Z"),
         None,
-        ts("2024-05-03T20:00:00Z"),
+        ts("2024-05-02T12:00:00Z"),
     )
     .unwrap();
-    assert_eq!(t, Some(ts("2024-05-03T14:30:00Z")));
+    assert_eq!(t, Some(ts("2024-05-02T10:30:00Z")));
 }
 
 #[test]

@@ -190,8 +190,8 @@ pub fn parse_indexes(s: &str) -> BTreeSet<i64> {
     out
 }
 
-/// Format indexes as Kubernetes does: ascending, runs of 3 or more as `a-b`... (Kubernetes
-/// writes any run of two or more consecutive indexes as a range: `1-2`).
+/// Format indexes as Kubernetes does: ascending, any run of consecutive indexes as `a-b`
+/// (`0-2,4,7-8`).
 pub fn format_indexes(set: &BTreeSet<i64>) -> String {
     let mut parts = Vec::new();
     let mut it = set.iter().copied().peekable();
