@@ -481,10 +481,7 @@ fn apply_status(job: &mut Value, s: &Sync) -> Option<(String, String, bool)> {
     if !job["status"].is_object() {
         job["status"] = json!({});
     }
-    let status: &mut Map<String, Value> = match job["status"].as_object_mut() {
-        Some(m) => m,
-        None => return None,
-    };
+    let status: &mut Map<String, Value> = job["status"].as_object_mut()?;
     status.insert("active".into(), json!(s.active.max(0)));
     status.insert("ready".into(), json!(s.ready.max(0)));
     status.insert("terminating".into(), json!(s.terminating.max(0)));
