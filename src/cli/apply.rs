@@ -120,6 +120,7 @@ async fn create_named(
         .split_first()
         .ok_or_else(|| CliError::msg("nothing to create"))?;
     let kind = match what.as_str() {
+        "job" => return super::create_job::run(cluster, _ctx, a, io).await,
         "namespace" | "ns" => {
             kinds::lookup("namespaces").ok_or_else(|| CliError::msg("namespaces are not served"))?
         }

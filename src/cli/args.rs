@@ -47,7 +47,7 @@ pub struct ConsoleArgs {
 pub enum Command {
     /// Create or update objects from manifests.
     Apply(ApplyArgs),
-    /// Create objects from manifests, or `create namespace NAME`.
+    /// Create objects from manifests, `create namespace NAME` or `create job NAME --from=cronjob/X`.
     Create(CreateArgs),
     /// Display one or many objects.
     Get(GetArgs),
@@ -246,9 +246,12 @@ pub struct CreateArgs {
     pub dry_run: String,
     #[arg(short = 'o', long)]
     pub output: Option<String>,
-    /// `namespace NAME` (or `ns NAME`).
+    /// `namespace NAME` (or `ns NAME`), or `job NAME --from=cronjob/X`.
     #[arg(value_name = "WHAT NAME")]
     pub what: Vec<String>,
+    /// With `create job`: the CronJob to copy the job template from (`cronjob/NAME`).
+    #[arg(long)]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Args, Default)]

@@ -6,6 +6,7 @@ mod apply;
 pub mod args;
 pub mod check_config;
 mod config;
+mod create_job;
 mod delete;
 mod describe;
 mod edit;

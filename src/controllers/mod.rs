@@ -1,9 +1,11 @@
 //! Controllers: a shared runtime (watch → de-duplicating queue → reconcile → retry → resync)
 //! and one file per controller. Controllers only talk to the cluster through `Cluster`.
 
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod gc;
+pub mod job;
 pub mod namespace;
 pub mod podcontrol;
 pub mod pv;
@@ -43,6 +45,18 @@ pub fn start_all(cluster: Arc<dyn Cluster>) -> Vec<JoinHandle<()>> {
     handles.extend(runtime::spawn(
         cluster.clone(),
         Arc::new(daemonset::DaemonSetController::default()),
+    ));
+    handles.extend(runtime::spawn(
+        cluster.clone(),
+        Arc::new(job::JobController::default()),
+    ));
+    handles.extend(runtime::spawn(
+        cluster.clone(),
+        Arc::new(job::ttl::TtlAfterFinishedController),
+    ));
+    handles.extend(runtime::spawn(
+        cluster.clone(),
+        Arc::new(cronjob::CronJobController),
     ));
     handles
 }
