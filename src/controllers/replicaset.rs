@@ -202,7 +202,7 @@ impl ReplicaSetController {
         all: &[Value],
         count: usize,
     ) -> Option<ApiError> {
-        let related = match related_pods(cluster, owner, &all).await {
+        let related = match related_pods(cluster, owner, all).await {
             Ok(r) => r,
             Err(e) => return Some(e),
         };

@@ -193,6 +193,10 @@ pub fn create(
     )?;
     set_meta(&mut obj, "creationTimestamp", Some(json!(now_rfc3339())))?;
     set_meta(&mut obj, "generation", Some(json!(1)))?;
+    if kind.kind == "Job" {
+        // Needs the uid, so after defaulting and validation (as the job strategy does).
+        defaults::generate_job_selector(&mut obj);
+    }
     // The status an object starts with replaces what the client sent (Nodes report their own).
     let status = initial_status(kind, &obj);
     if let Some(map) = obj.as_object_mut() {

@@ -119,3 +119,81 @@ fn canonical_resource_list(map: &mut Map<String, Value>, key: &str) {
 
 #[cfg(test)]
 mod tests;
+
+/// A Job's generated selector, as the API server's job strategy does once the Job has its
+/// uid: unless `spec.manualSelector` is true, the pod template gets the `controller-uid` and
+/// `job-name` labels (plain and `batch.kubernetes.io/`), and an absent selector becomes
+/// `batch.kubernetes.io/controller-uid=<uid>`.
+pub fn generate_job_selector(obj: &mut Value) {
+    let uid = obj
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if uid.is_empty() || spec.get("manualSelector").and_then(Value::as_bool) == Some(true) {
+        return;
+    }
+    let template = spec
+        .entry("template")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(t) = template.as_object_mut() {
+        let meta = t
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(m) = meta.as_object_mut() {
+            let labels = m
+                .entry("labels")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(l) = labels.as_object_mut() {
+                for (k, v) in [
+                    ("batch.kubernetes.io/controller-uid", &uid),
+                    ("batch.kubernetes.io/job-name", &name),
+                    ("controller-uid", &uid),
+                    ("job-name", &name),
+                ] {
+                    l.insert(k.into(), Value::String(v.clone()));
+                }
+            }
+        }
+    }
+    if spec.get("selector").is_none_or(Value::is_null) {
+        spec.insert(
+            "selector".into(),
+            serde_json::json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}),
+        );
+    }
+}
+
+#[cfg(test)]
+mod job_selector_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn job_selector_is_generated_from_the_uid_unless_manual() {
+        let mut job = json!({"metadata": {"name": "pi", "uid": "u-1"},
+            "spec": {"template": {"spec": {}}}});
+        generate_job_selector(&mut job);
+        assert_eq!(
+            job["spec"]["selector"],
+            json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}})
+        );
+        let labels = &job["spec"]["template"]["metadata"]["labels"];
+        assert_eq!(labels["job-name"], "pi");
+        assert_eq!(labels["controller-uid"], "u-1");
+        let mut manual = json!({"metadata": {"name": "pi", "uid": "u-1"},
+            "spec": {"manualSelector": true, "selector": {"matchLabels": {"a": "b"}},
+                "template": {"metadata": {"labels": {"a": "b"}}}}});
+        let before = manual.clone();
+        generate_job_selector(&mut manual);
+        assert_eq!(manual, before);
+    }
+}
