@@ -2,7 +2,8 @@
 //! then name (ascending whatever the direction), and keys are unique, so binary searches in
 //! the row list find exactly one row.
 
-use super::{Entry, ResourceTable};
+use super::ResourceTable;
+use super::entry::{Entry, filter_text};
 use crate::api::kinds::KindInfo;
 use crate::api::table::{Column, columns};
 use std::cmp::Ordering;
@@ -102,7 +103,7 @@ impl ResourceTable {
     fn cmp_entries(&self, a: &Entry, b: &Entry) -> Ordering {
         let metric = |e: &Entry, mem: bool| {
             self.metrics
-                .get(&e.uid)
+                .get(e.uid.as_ref())
                 .map(|&(cpu, m)| if mem { m } else { cpu })
         };
         let primary = match self.sort {
@@ -131,40 +132,32 @@ impl ResourceTable {
             .then_with(|| a.name.cmp(&b.name))
     }
 
-    /// The kubectl cells of an entry, built once per object version. Time-relative cells
-    /// (AGE, LAST SEEN...) are computed against the creation time and mean nothing here:
-    /// they are only used for filtering and sorting by other columns.
+    /// The kubectl cells of an entry, built once per object version (a parse of its text
+    /// unless it was built on arrival). Time-relative cells (AGE, LAST SEEN...) are computed
+    /// against the creation time and mean nothing here: they are only used for sorting by
+    /// other columns.
     pub(super) fn cells<'a>(&self, e: &'a Entry) -> &'a [String] {
         e.cells.get_or_init(|| {
             self.rows_built.set(self.rows_built.get() + 1);
-            let at = e.created.unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-            crate::api::table::row(self.kind, &e.obj, at)
+            e.build_cells(self.kind)
         })
     }
 
-    /// What `/text` matches: the row's cells (times left out) and the namespace.
-    pub(super) fn haystack<'a>(&self, e: &'a Entry) -> &'a String {
-        e.haystack.get_or_init(|| {
-            let cols = columns(self.kind);
-            let mut parts: Vec<&str> = Vec::with_capacity(cols.len() + 1);
-            for (c, cell) in cols.iter().zip(self.cells(e)) {
-                match c.name {
-                    "Age" | "Last Seen" | "Duration" | "Last Schedule" => {}
-                    // `3 (5m ago)`: the count matters, the time does not.
-                    "Restarts" => parts.push(cell.split(" (").next().unwrap_or("")),
-                    _ => parts.push(cell),
-                }
+    /// What `/text` matches (see `entry::filter_text`), built once per object version. The
+    /// cells it comes from are not kept unless a column sort keeps them anyway.
+    pub(super) fn haystack<'a>(&self, e: &'a Entry) -> &'a str {
+        e.haystack.get_or_init(|| match e.cells.get() {
+            Some(cells) => filter_text(self.kind, cells, &e.namespace),
+            None => {
+                self.rows_built.set(self.rows_built.get() + 1);
+                filter_text(self.kind, &e.build_cells(self.kind), &e.namespace)
             }
-            if !e.namespace.is_empty() {
-                parts.push(&e.namespace);
-            }
-            parts.join(" ")
         })
     }
 }
 
 fn status(e: &Entry) -> &str {
-    e.pod_status.as_ref().map(|(s, _)| s.as_str()).unwrap_or("")
+    e.pod_status.as_ref().map(|(s, _)| s.as_ref()).unwrap_or("")
 }
 
 fn restarts(e: &Entry) -> i64 {
