@@ -2,9 +2,10 @@
 //! 15 KiB (with `preserve_order` every JSON object is an `IndexMap` and every key its own
 //! allocation) for 1.5 KB of JSON, so 10,000 pods would take 150 MB. An entry keeps the
 //! object as its compact JSON text instead, plus what sorting and filtering read on every
-//! rebuild (key, namespace, name, uid, creation time, pod status, labels), and parses the
-//! text only when the whole object is needed: the rows on screen, the selected or marked
-//! objects.
+//! rebuild (key, namespace, name, uid, creation time, pod status, labels, the kubectl cells
+//! and the `/` filter text, about 200 bytes together), all taken from the object when it
+//! arrives. The text is parsed only when the whole object is needed: the rows on screen, the
+//! selected or marked objects.
 
 use crate::api::kinds::KindInfo;
 use crate::api::object::{ObjectExt, parse_time};
@@ -36,23 +37,21 @@ pub(super) struct Entry {
     /// `metadata.labels` with string values, sorted by key (label selectors read them; a
     /// label whose value is not a string counts as absent, as `matches_object` has it).
     labels: Box<[(Box<str>, Box<str>)]>,
-    /// kubectl cells, time-relative ones computed against the creation time (they mean
-    /// nothing here); built only when a generic column sort needs them, then kept until the
-    /// object changes.
-    pub cells: OnceCell<Vec<String>>,
-    /// What `/text` matches (see [`filter_text`]); built on the first text filter, or when
-    /// the object arrives while one is set, then kept until the object changes.
-    pub haystack: OnceCell<Box<str>>,
+    /// kubectl cells for sorting by a column, joined by `SEP`. Time-relative cells are
+    /// computed against the creation time and mean nothing here.
+    cells: Box<str>,
+    /// What `/text` matches (see [`filter_text`]).
+    pub haystack: Box<str>,
     /// The parsed object, only for `ResourceTable::get`, which must lend a reference; the
     /// table drops it at its next change so parsed objects do not pile up.
     pub parsed: OnceCell<Arc<Value>>,
 }
 
 impl Entry {
-    /// `with_cells` and `with_haystack` build those now, from the object at hand, because
-    /// the table needs them right away (a column sort, a text filter): later they would cost
-    /// a parse.
-    pub fn new(kind: &KindInfo, obj: &Value, with_cells: bool, with_haystack: bool) -> Entry {
+    /// Everything sorting and filtering need is taken now, from the object at hand (a few
+    /// µs): later it would cost a parse, and the first `/` key or column sort would parse
+    /// every object.
+    pub fn new(kind: &KindInfo, obj: &Value) -> Entry {
         let pod_status = (kind.kind == "Pod").then(|| {
             let (status, _, _, restarts, _) = table::pod_status(obj);
             (status.into_boxed_str(), restarts)
@@ -67,17 +66,14 @@ impl Entry {
         labels.sort_unstable();
         let created = obj.creation_timestamp().and_then(parse_time);
         let namespace: Box<str> = obj.namespace().unwrap_or("").into();
-        let cells = OnceCell::new();
-        let haystack = OnceCell::new();
-        if with_cells || with_haystack {
-            let c = cells_of(kind, obj, created);
-            if with_haystack {
-                let _ = haystack.set(filter_text(kind, &c, &namespace));
-            }
-            if with_cells {
-                let _ = cells.set(c);
-            }
-        }
+        let cells = cells_of(kind, obj, created);
+        let haystack = filter_text(kind, &cells, &namespace);
+        let cells = cells
+            .iter()
+            .map(|c| c.replace(SEP, " "))
+            .collect::<Vec<_>>()
+            .join(SEP_STR)
+            .into_boxed_str();
         Entry {
             key: key_of(obj).into_boxed_str(),
             // Serializing a `Value` cannot fail (its map keys are strings).
@@ -124,12 +120,16 @@ impl Entry {
             .all(|r| r.matches_value(self.label(r.key())))
     }
 
-    /// The kubectl cells, built from a parse of the text.
-    pub fn build_cells(&self, kind: &KindInfo) -> Vec<String> {
-        let obj = self.object().unwrap_or(Value::Null);
-        cells_of(kind, &obj, self.created)
+    /// Cell `i` of the kubectl row (see `cells`); empty past the last.
+    pub fn cell(&self, i: usize) -> &str {
+        self.cells.split(SEP).nth(i).unwrap_or("")
     }
 }
+
+/// Separates the cells in `Entry::cells`: ASCII unit separator, which a cell never holds
+/// (one that did would have it replaced by a space, for sorting only).
+const SEP: char = '\x1f';
+const SEP_STR: &str = "\x1f";
 
 /// kubectl cells of an object, time-relative ones against its creation time.
 fn cells_of(kind: &KindInfo, obj: &Value, created: Option<jiff::Timestamp>) -> Vec<String> {

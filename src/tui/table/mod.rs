@@ -53,7 +53,9 @@ pub struct ResourceTable {
     sel_pos: usize,
     marks: HashSet<String>,
     metrics: HashMap<String, PodMetrics>,
-    /// How many times kubectl cells were built (`api::table::row`); for tests and profiling.
+    /// How many rows' cells were built for the screen (`visible_rows`); for tests and
+    /// profiling. (Each object's cells for sorting and filtering are built once more, when it
+    /// arrives, from the object at hand.)
     rows_built: Cell<u64>,
     /// Slots whose entry holds a parsed object lent by `get`; dropped at the next change.
     parsed: RefCell<Vec<usize>>,
@@ -120,14 +122,7 @@ impl ResourceTable {
     /// [`ResourceTable::upsert`] without the `Arc`: the table keeps its own compact copy.
     pub fn upsert_value(&mut self, obj: &Value) {
         self.drop_parsed();
-        // Cells and filter text the row list needs right away are built from the object at
-        // hand rather than from a parse later.
-        let with_cells = matches!(self.sort, SortColumn::Column(_));
-        let with_haystack = self.filter.has_text();
-        if with_cells || with_haystack {
-            self.rows_built.set(self.rows_built.get() + 1);
-        }
-        let entry = Entry::new(self.kind, obj, with_cells, with_haystack);
+        let entry = Entry::new(self.kind, obj);
         let slot = match self.by_key.get(entry.key.as_ref()) {
             Some(&slot) => {
                 // Take the old row out with the old sort key, before it is replaced.
@@ -343,7 +338,7 @@ impl ResourceTable {
             .collect()
     }
 
-    /// How many rows' kubectl cells were built so far.
+    /// How many rows' kubectl cells were built for the screen so far.
     pub fn rows_built(&self) -> u64 {
         self.rows_built.get()
     }
@@ -521,7 +516,7 @@ impl ResourceTable {
         {
             return false;
         }
-        self.filter.matches_entry(e, || self.haystack(e))
+        self.filter.matches_entry(e, || &e.haystack)
     }
 
     fn select_row(&mut self, pos: usize) {

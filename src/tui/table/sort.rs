@@ -3,7 +3,7 @@
 //! the row list find exactly one row.
 
 use super::ResourceTable;
-use super::entry::{Entry, filter_text};
+use super::entry::Entry;
 use crate::api::kinds::KindInfo;
 use crate::api::table::{Column, columns};
 use std::cmp::Ordering;
@@ -117,9 +117,7 @@ impl ResourceTable {
             SortColumn::Mem => metric(a, true).cmp(&metric(b, true)),
             SortColumn::Column(i) => {
                 let col = columns(self.kind).get(i);
-                let ca = self.cells(a).get(i).map(String::as_str).unwrap_or("");
-                let cb = self.cells(b).get(i).map(String::as_str).unwrap_or("");
-                cmp_cells(col, ca, cb)
+                cmp_cells(col, a.cell(i), b.cell(i))
             }
         };
         let primary = if self.descending {
@@ -130,29 +128,6 @@ impl ResourceTable {
         primary
             .then_with(|| a.namespace.cmp(&b.namespace))
             .then_with(|| a.name.cmp(&b.name))
-    }
-
-    /// The kubectl cells of an entry, built once per object version (a parse of its text
-    /// unless it was built on arrival). Time-relative cells (AGE, LAST SEEN...) are computed
-    /// against the creation time and mean nothing here: they are only used for sorting by
-    /// other columns.
-    pub(super) fn cells<'a>(&self, e: &'a Entry) -> &'a [String] {
-        e.cells.get_or_init(|| {
-            self.rows_built.set(self.rows_built.get() + 1);
-            e.build_cells(self.kind)
-        })
-    }
-
-    /// What `/text` matches (see `entry::filter_text`), built once per object version. The
-    /// cells it comes from are not kept unless a column sort keeps them anyway.
-    pub(super) fn haystack<'a>(&self, e: &'a Entry) -> &'a str {
-        e.haystack.get_or_init(|| match e.cells.get() {
-            Some(cells) => filter_text(self.kind, cells, &e.namespace),
-            None => {
-                self.rows_built.set(self.rows_built.get() + 1);
-                filter_text(self.kind, &e.build_cells(self.kind), &e.namespace)
-            }
-        })
     }
 }
 

@@ -594,39 +594,43 @@ fn label_selectors_read_the_kept_labels() {
 }
 
 #[test]
-fn filter_text_is_built_once_per_object_version() {
+fn sorting_and_filtering_build_no_rows_after_arrival() {
     let mut t = pods();
     for i in 0..20 {
         t.upsert(pod("ns", &format!("p{i:02}"), 10, "Running", 0, "web"));
     }
     t.set_filter("p1").unwrap();
     assert_eq!(t.len(), 10);
-    assert_eq!(
-        t.rows_built(),
-        20,
-        "the first text filter builds every row's text"
-    );
-    t.set_filter("p0").unwrap();
+    t.set_filter("!p0").unwrap();
     assert_eq!(t.len(), 10);
-    assert_eq!(t.rows_built(), 20, "later filters reuse it");
-    // An object that arrives under a text filter gets its text from the object at hand.
     t.upsert(pod("ns", "p05", 10, "Pending", 0, "web"));
     t.set_filter("pending").unwrap();
     assert_eq!(names(&mut t), ["ns/p05"]);
-    assert_eq!(t.rows_built(), 21);
-    // A column sort keeps the cells; the filter text then comes from them.
+    assert!(t.sort_by(SortColumn::from_header(t.kind(), "IP").unwrap()));
+    t.set_filter("").unwrap();
+    assert_eq!(t.len(), 20);
+    assert_eq!(t.rows_built(), 0);
+    // Cells with the separator, and integer columns, still sort right.
     let mut d = ResourceTable::new(lookup("deploy").unwrap());
     let ready = SortColumn::from_header(d.kind(), "READY").unwrap();
     assert!(d.sort_by(ready));
-    for (n, r) in [("x", 3), ("y", 1)] {
+    for (n, r) in [("x", 3), ("y", 1), ("z\u{1f}", 2)] {
         d.upsert(Arc::new(json!({"metadata": {"name": n, "namespace": "d"},
             "spec": {"replicas": 3}, "status": {"readyReplicas": r}})));
     }
-    assert_eq!(names(&mut d), ["d/y", "d/x"]);
-    let built = d.rows_built();
+    assert_eq!(names(&mut d), ["d/y", "d/z\u{1f}", "d/x"]);
+    let avail = SortColumn::from_header(d.kind(), "AVAILABLE").unwrap();
+    d.set_sort(avail, true);
+    for (n, a) in [("x", 10), ("y", 9)] {
+        d.upsert(Arc::new(json!({"metadata": {"name": n, "namespace": "d"},
+            "status": {"availableReplicas": a}})));
+    }
+    assert_eq!(names(&mut d), ["d/x", "d/y", "d/z\u{1f}"], "10 > 9 > 0");
     d.set_filter("3/3").unwrap();
-    assert_eq!(names(&mut d), ["d/x"]);
-    assert_eq!(d.rows_built(), built);
+    assert!(d.is_empty());
+    d.set_filter("2/3").unwrap();
+    assert_eq!(names(&mut d), ["d/z\u{1f}"]);
+    assert_eq!(d.rows_built(), 0);
 }
 
 // ---- commands --------------------------------------------------------------------------
