@@ -83,12 +83,21 @@ impl ResourceTable {
         let cols = columns(self.kind);
         let all_ns = self.all_namespaces();
         let mut rows = Vec::with_capacity(end - start);
+        let mut previous = std::mem::take(&mut self.on_screen);
         for pos in start..end {
-            let Some(e) = self.entry(self.view[pos]) else {
+            let slot = self.view[pos];
+            let object = match previous.remove(&slot) {
+                Some(o) => o,
+                None => match self.entry(slot) {
+                    Some(e) => e.object_arc(),
+                    None => continue,
+                },
+            };
+            self.on_screen.insert(slot, object.clone());
+            let Some(e) = self.entry(slot) else {
                 continue;
             };
             self.rows_built.set(self.rows_built.get() + 1);
-            let object = e.object_arc();
             let mut full = table::row(self.kind, &object, now);
             let mut cells = Vec::with_capacity(full.len() + 3);
             if all_ns {

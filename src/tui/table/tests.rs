@@ -537,6 +537,20 @@ fn objects_come_back_whole_from_the_compact_text() {
     assert_eq!(t.targets().len(), 1);
     let rows = t.visible_rows(0, 5, now());
     assert_eq!(*rows[0].object, obj);
+    // The rows on screen keep their parse until their object changes.
+    assert!(Arc::ptr_eq(
+        &t.visible_rows(0, 5, now())[0].object,
+        &rows[0].object
+    ));
+    assert!(Arc::ptr_eq(&t.selected_object().unwrap(), &rows[0].object));
+    obj["status"]["phase"] = json!("Failed");
+    t.upsert(Arc::new(obj.clone()));
+    assert_eq!(*t.visible_rows(0, 5, now())[0].object, obj);
+    assert_eq!(t.visible_rows(0, 5, now())[0].cells[3], "Failed");
+    assert_eq!(t.on_screen.len(), 1);
+    t.remove("shop/web");
+    assert!(t.on_screen.is_empty());
+    t.upsert(Arc::new(obj.clone()));
     assert!(t.object("shop/nope").is_none() && t.uid("shop/nope").is_none());
     assert!(t.get("shop/nope").is_none());
 }
