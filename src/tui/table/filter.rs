@@ -73,6 +73,28 @@ impl Filter {
         self.labels.as_ref()
     }
 
+    /// Whether this filter matches row text (it is not empty and not `-l`).
+    pub fn has_text(&self) -> bool {
+        self.text.is_some()
+    }
+
+    /// [`Filter::matches`] on a table entry: labels from the entry, no parse.
+    pub(super) fn matches_entry<'a>(
+        &self,
+        e: &super::entry::Entry,
+        haystack: impl FnOnce() -> &'a str,
+    ) -> bool {
+        if let Some(sel) = &self.labels
+            && !e.matches_labels(sel)
+        {
+            return false;
+        }
+        match &self.text {
+            Some((re, invert)) => re.is_match(haystack()) != *invert,
+            None => true,
+        }
+    }
+
     /// Whether an object passes. `haystack` gives the row text and is only called for text
     /// filters, since building it costs a row's cells.
     pub fn matches<'a>(&self, obj: &Value, haystack: impl FnOnce() -> &'a str) -> bool {

@@ -1,5 +1,6 @@
 //! The cells on screen. Only the rows in the window are built, each with kubectl's row
-//! function (`api::table::row`), so a frame costs `height` rows whatever the table holds.
+//! function (`api::table::row`) on the object parsed from its text, so a frame costs `height`
+//! rows whatever the table holds.
 
 use super::ResourceTable;
 use crate::api::table::{self, columns};
@@ -82,18 +83,28 @@ impl ResourceTable {
         let cols = columns(self.kind);
         let all_ns = self.all_namespaces();
         let mut rows = Vec::with_capacity(end - start);
+        let mut previous = std::mem::take(&mut self.on_screen);
         for pos in start..end {
-            let Some(e) = self.entry(self.view[pos]) else {
+            let slot = self.view[pos];
+            let object = match previous.remove(&slot) {
+                Some(o) => o,
+                None => match self.entry(slot) {
+                    Some(e) => e.object_arc(),
+                    None => continue,
+                },
+            };
+            self.on_screen.insert(slot, object.clone());
+            let Some(e) = self.entry(slot) else {
                 continue;
             };
             self.rows_built.set(self.rows_built.get() + 1);
-            let mut full = table::row(self.kind, &e.obj, now);
+            let mut full = table::row(self.kind, &object, now);
             let mut cells = Vec::with_capacity(full.len() + 3);
             if all_ns {
-                cells.push(e.namespace.clone());
+                cells.push(e.namespace.to_string());
             }
             if self.is_pods() && full.len() > POD_NODE {
-                let m = self.metrics.get(&e.uid).copied();
+                let m = self.metrics.get(e.uid.as_ref()).copied();
                 for i in [POD_NAME, POD_READY, POD_STATUS, POD_RESTARTS] {
                     cells.push(std::mem::take(&mut full[i]));
                 }
@@ -111,11 +122,11 @@ impl ResourceTable {
                 );
             }
             rows.push(Row {
-                key: e.key.clone(),
+                key: e.key.to_string(),
                 cells,
                 selected: pos == self.sel_pos,
-                marked: self.marks.contains(&e.key),
-                object: e.obj.clone(),
+                marked: self.marks.contains(e.key.as_ref()),
+                object,
             });
         }
         rows

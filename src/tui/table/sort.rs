@@ -2,7 +2,8 @@
 //! then name (ascending whatever the direction), and keys are unique, so binary searches in
 //! the row list find exactly one row.
 
-use super::{Entry, ResourceTable};
+use super::ResourceTable;
+use super::entry::Entry;
 use crate::api::kinds::KindInfo;
 use crate::api::table::{Column, columns};
 use std::cmp::Ordering;
@@ -102,7 +103,7 @@ impl ResourceTable {
     fn cmp_entries(&self, a: &Entry, b: &Entry) -> Ordering {
         let metric = |e: &Entry, mem: bool| {
             self.metrics
-                .get(&e.uid)
+                .get(e.uid.as_ref())
                 .map(|&(cpu, m)| if mem { m } else { cpu })
         };
         let primary = match self.sort {
@@ -116,9 +117,7 @@ impl ResourceTable {
             SortColumn::Mem => metric(a, true).cmp(&metric(b, true)),
             SortColumn::Column(i) => {
                 let col = columns(self.kind).get(i);
-                let ca = self.cells(a).get(i).map(String::as_str).unwrap_or("");
-                let cb = self.cells(b).get(i).map(String::as_str).unwrap_or("");
-                cmp_cells(col, ca, cb)
+                cmp_cells(col, a.cell(i), b.cell(i))
             }
         };
         let primary = if self.descending {
@@ -130,41 +129,10 @@ impl ResourceTable {
             .then_with(|| a.namespace.cmp(&b.namespace))
             .then_with(|| a.name.cmp(&b.name))
     }
-
-    /// The kubectl cells of an entry, built once per object version. Time-relative cells
-    /// (AGE, LAST SEEN...) are computed against the creation time and mean nothing here:
-    /// they are only used for filtering and sorting by other columns.
-    pub(super) fn cells<'a>(&self, e: &'a Entry) -> &'a [String] {
-        e.cells.get_or_init(|| {
-            self.rows_built.set(self.rows_built.get() + 1);
-            let at = e.created.unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-            crate::api::table::row(self.kind, &e.obj, at)
-        })
-    }
-
-    /// What `/text` matches: the row's cells (times left out) and the namespace.
-    pub(super) fn haystack<'a>(&self, e: &'a Entry) -> &'a String {
-        e.haystack.get_or_init(|| {
-            let cols = columns(self.kind);
-            let mut parts: Vec<&str> = Vec::with_capacity(cols.len() + 1);
-            for (c, cell) in cols.iter().zip(self.cells(e)) {
-                match c.name {
-                    "Age" | "Last Seen" | "Duration" | "Last Schedule" => {}
-                    // `3 (5m ago)`: the count matters, the time does not.
-                    "Restarts" => parts.push(cell.split(" (").next().unwrap_or("")),
-                    _ => parts.push(cell),
-                }
-            }
-            if !e.namespace.is_empty() {
-                parts.push(&e.namespace);
-            }
-            parts.join(" ")
-        })
-    }
 }
 
 fn status(e: &Entry) -> &str {
-    e.pod_status.as_ref().map(|(s, _)| s.as_str()).unwrap_or("")
+    e.pod_status.as_ref().map(|(s, _)| s.as_ref()).unwrap_or("")
 }
 
 fn restarts(e: &Entry) -> i64 {

@@ -511,6 +511,142 @@ fn batches_give_the_same_rows_as_single_events() {
     assert_eq!(names(&mut batch), names(&mut one));
 }
 
+// ---- compact entries -----------------------------------------------------------------
+
+#[test]
+fn objects_come_back_whole_from_the_compact_text() {
+    let mut t = pods();
+    let mut obj = (*pod("shop", "web", 60, "Running", 2, "web")).clone();
+    // Key order, numbers, nulls and nesting survive the round trip.
+    obj["spec"]["z"] = json!({"b": 1.5, "a": [null, true, -3, "x"]});
+    obj["metadata"]["annotations"] = json!({"zz": "1", "aa": "2"});
+    t.upsert(Arc::new(obj.clone()));
+    assert_eq!(t.object("shop/web").as_deref(), Some(&obj));
+    let text = |v: &Value| serde_json::to_string(v).unwrap();
+    assert_eq!(
+        text(&t.object("shop/web").unwrap()),
+        text(&obj),
+        "same key order"
+    );
+    assert_eq!(t.get("shop/web").map(|a| &**a), Some(&obj));
+    assert_eq!(t.uid("shop/web"), Some("uid-shop-web"));
+    assert_eq!(t.selected_object().as_deref(), Some(&obj));
+    t.toggle_mark();
+    assert_eq!(t.marked().len(), 1);
+    assert_eq!(*t.marked()[0], obj);
+    assert_eq!(t.targets().len(), 1);
+    let rows = t.visible_rows(0, 5, now());
+    assert_eq!(*rows[0].object, obj);
+    // The rows on screen keep their parse until their object changes.
+    assert!(Arc::ptr_eq(
+        &t.visible_rows(0, 5, now())[0].object,
+        &rows[0].object
+    ));
+    assert!(Arc::ptr_eq(&t.selected_object().unwrap(), &rows[0].object));
+    obj["status"]["phase"] = json!("Failed");
+    t.upsert(Arc::new(obj.clone()));
+    assert_eq!(*t.visible_rows(0, 5, now())[0].object, obj);
+    assert_eq!(t.visible_rows(0, 5, now())[0].cells[3], "Failed");
+    assert_eq!(t.on_screen.len(), 1);
+    t.remove("shop/web");
+    assert!(t.on_screen.is_empty());
+    t.upsert(Arc::new(obj.clone()));
+    assert!(t.object("shop/nope").is_none() && t.uid("shop/nope").is_none());
+    assert!(t.get("shop/nope").is_none());
+}
+
+#[test]
+fn objects_lent_by_get_are_dropped_at_the_next_change() {
+    let mut t = pods();
+    for n in ["a", "b", "c"] {
+        t.upsert(pod("ns", n, 10, "Running", 0, "web"));
+    }
+    assert!(t.get("ns/a").is_some() && t.get("ns/b").is_some());
+    assert!(t.get("ns/a").is_some(), "a second get reuses the parse");
+    assert_eq!(t.parsed.borrow().len(), 2);
+    t.refresh();
+    assert!(t.parsed.borrow().is_empty());
+    let held = |t: &ResourceTable| {
+        t.slots
+            .iter()
+            .flatten()
+            .filter(|e| e.parsed.get().is_some())
+            .count()
+    };
+    assert_eq!(held(&t), 0);
+    // A replaced object is not served from the old parse.
+    let _ = t.get("ns/a");
+    t.upsert(pod("ns", "a", 10, "Pending", 0, "web"));
+    assert_eq!(held(&t), 0);
+    let phase = t.get("ns/a").unwrap()["status"]["phase"].clone();
+    assert_eq!(phase, "Pending");
+    t.set_metrics(HashMap::new());
+    assert_eq!(held(&t), 0);
+}
+
+#[test]
+fn label_selectors_read_the_kept_labels() {
+    let mut t = pods();
+    t.upsert(pod("shop", "a", 10, "Running", 0, "web"));
+    let mut odd = (*pod("shop", "b", 10, "Running", 0, "web")).clone();
+    // A label value that is not a string counts as absent, as `matches_object` has it.
+    odd["metadata"]["labels"] = json!({"app": 5, "tier": "db", "a.b/c": "x"});
+    t.upsert(Arc::new(odd));
+    t.upsert(Arc::new(
+        json!({"metadata": {"name": "c", "namespace": "shop"}}),
+    ));
+    t.set_label_selector(Some("app=web")).unwrap();
+    assert_eq!(names(&mut t), ["shop/a"]);
+    t.set_label_selector(Some("!app")).unwrap();
+    assert_eq!(names(&mut t), ["shop/b", "shop/c"]);
+    t.set_label_selector(Some("tier in (db),a.b/c=x")).unwrap();
+    assert_eq!(names(&mut t), ["shop/b"]);
+    t.set_label_selector(None).unwrap();
+    t.set_filter("-l app!=web").unwrap();
+    assert_eq!(names(&mut t), ["shop/b", "shop/c"]);
+    assert_eq!(t.rows_built(), 0, "labels need no cells");
+}
+
+#[test]
+fn sorting_and_filtering_build_no_rows_after_arrival() {
+    let mut t = pods();
+    for i in 0..20 {
+        t.upsert(pod("ns", &format!("p{i:02}"), 10, "Running", 0, "web"));
+    }
+    t.set_filter("p1").unwrap();
+    assert_eq!(t.len(), 10);
+    t.set_filter("!p0").unwrap();
+    assert_eq!(t.len(), 10);
+    t.upsert(pod("ns", "p05", 10, "Pending", 0, "web"));
+    t.set_filter("pending").unwrap();
+    assert_eq!(names(&mut t), ["ns/p05"]);
+    assert!(t.sort_by(SortColumn::from_header(t.kind(), "IP").unwrap()));
+    t.set_filter("").unwrap();
+    assert_eq!(t.len(), 20);
+    assert_eq!(t.rows_built(), 0);
+    // Cells with the separator, and integer columns, still sort right.
+    let mut d = ResourceTable::new(lookup("deploy").unwrap());
+    let ready = SortColumn::from_header(d.kind(), "READY").unwrap();
+    assert!(d.sort_by(ready));
+    for (n, r) in [("x", 3), ("y", 1), ("z\u{1f}", 2)] {
+        d.upsert(Arc::new(json!({"metadata": {"name": n, "namespace": "d"},
+            "spec": {"replicas": 3}, "status": {"readyReplicas": r}})));
+    }
+    assert_eq!(names(&mut d), ["d/y", "d/z\u{1f}", "d/x"]);
+    let avail = SortColumn::from_header(d.kind(), "AVAILABLE").unwrap();
+    d.set_sort(avail, true);
+    for (n, a) in [("x", 10), ("y", 9)] {
+        d.upsert(Arc::new(json!({"metadata": {"name": n, "namespace": "d"},
+            "status": {"availableReplicas": a}})));
+    }
+    assert_eq!(names(&mut d), ["d/x", "d/y", "d/z\u{1f}"], "10 > 9 > 0");
+    d.set_filter("3/3").unwrap();
+    assert!(d.is_empty());
+    d.set_filter("2/3").unwrap();
+    assert_eq!(names(&mut d), ["d/z\u{1f}"]);
+    assert_eq!(d.rows_built(), 0);
+}
+
 // ---- commands --------------------------------------------------------------------------
 
 fn view(kind: &str) -> Command {
