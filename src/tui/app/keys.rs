@@ -187,8 +187,7 @@ impl App {
         }
         let pod = self
             .pods_table()
-            .get(&format!("{}/{}", view.namespace(), view.pod_name()))
-            .cloned();
+            .object(&format!("{}/{}", view.namespace(), view.pod_name()));
         match view.on_action(action) {
             ContainerAction::Back => Mode::Normal,
             ContainerAction::Logs(name) | ContainerAction::PreviousLogs(name) => {

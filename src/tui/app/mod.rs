@@ -282,7 +282,7 @@ impl App {
             Mode::Containers(v) => Some(format!("{}/{}", v.namespace(), v.pod_name())),
             _ => None,
         };
-        if let Some(pod) = key.and_then(|k| self.pods_table().get(&k).cloned())
+        if let Some(pod) = key.and_then(|k| self.pods_table().object(&k))
             && let Mode::Containers(v) = &mut self.mode
         {
             v.set_pod(&pod);
@@ -436,7 +436,7 @@ impl App {
         let table = self.pods_table();
         let by_uid = by_key
             .into_iter()
-            .filter_map(|(key, m)| Some((table.get(&key)?.uid().to_string(), m)))
+            .filter_map(|(key, m)| Some((table.uid(&key)?.to_string(), m)))
             .collect();
         table.set_metrics(by_uid);
     }
