@@ -6,7 +6,6 @@
 //! pods below 5 and an undo that recovers; then deletion with the default cascade (ReplicaSets
 //! and pods go) and with `--cascade=orphan` (they stay, without ownerReferences).
 
-
 mod cli_support;
 
 use cli_support::{Cleanup, Peapod, import_busybox};

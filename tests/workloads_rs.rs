@@ -132,7 +132,10 @@ fn replicaset_keeps_scales_and_heals_its_pods_as_root() {
     });
     let took = start.elapsed();
     eprintln!("replacement of a deleted pod Running after {took:?}");
-    assert!(took < Duration::from_secs(1), "replacement took {took:?} (the issue asks for 1 s)");
+    assert!(
+        took < Duration::from_secs(1),
+        "replacement took {took:?} (the issue asks for 1 s)"
+    );
     assert_eq!(healed.len(), 3);
 
     let out = p.run(&["scale", "rs/web", "--replicas=5"]);

@@ -429,7 +429,11 @@ pub fn step_modified(c: &mut Console, _: usize) {
 
 /// `j` or `k` (alternating runs of 100, so the cursor stays inside the table).
 pub fn step_row(c: &mut Console, i: usize) {
-    c.key(char_key(if (i / 100).is_multiple_of(2) { 'j' } else { 'k' }));
+    c.key(char_key(if (i / 100).is_multiple_of(2) {
+        'j'
+    } else {
+        'k'
+    }));
 }
 
 /// Typing `/web-1`, then Esc (the filter before typing comes back), one key per frame.

@@ -30,6 +30,18 @@ pub fn controller_of(obj: &Value) -> Option<OwnerReference> {
     obj.owner_references().into_iter().find(|r| r.controller)
 }
 
+/// The queue key of `obj`'s controller when it is a `owner_kind` (a pod event → its Job,
+/// a Job event → its CronJob).
+pub fn controller_key(obj: &Value, owner_kind: &str) -> Option<crate::api::object::ObjectKey> {
+    let r = controller_of(obj).filter(|r| r.kind == owner_kind)?;
+    let kind = crate::api::kinds::by_api_version(&r.api_version, &r.kind)?;
+    Some(crate::api::object::ObjectKey::new(
+        kind,
+        obj.namespace(),
+        &r.name,
+    ))
+}
+
 /// Whether `obj`'s controller is the object with `owner_uid`.
 pub fn is_controlled_by(obj: &Value, owner_uid: &str) -> bool {
     controller_of(obj).is_some_and(|r| r.uid == owner_uid)

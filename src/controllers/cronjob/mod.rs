@@ -535,12 +535,7 @@ impl Reconciler for CronJobController {
         if kind.kind != "Job" {
             return vec![ObjectKey::new(kind, obj.namespace(), obj.name())];
         }
-        podcontrol::controller_of(obj)
-            .filter(|r| r.kind == "CronJob")
-            .and_then(|r| {
-                kinds::by_api_version(&r.api_version, &r.kind)
-                    .map(|k| ObjectKey::new(k, obj.namespace(), &r.name))
-            })
+        podcontrol::controller_key(obj, "CronJob")
             .into_iter()
             .collect()
     }

@@ -558,14 +558,7 @@ impl Reconciler for JobController {
         if kind.kind != "Pod" {
             return vec![ObjectKey::new(kind, obj.namespace(), obj.name())];
         }
-        podcontrol::controller_of(obj)
-            .filter(|r| r.kind == "Job")
-            .and_then(|r| {
-                kinds::by_api_version(&r.api_version, &r.kind)
-                    .map(|k| ObjectKey::new(k, obj.namespace(), &r.name))
-            })
-            .into_iter()
-            .collect()
+        podcontrol::controller_key(obj, "Job").into_iter().collect()
     }
 
     async fn reconcile(&self, cluster: &dyn Cluster, key: &ObjectKey) -> ApiResult<Action> {
