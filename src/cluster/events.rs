@@ -4,7 +4,7 @@
 use crate::api::error::ApiResult;
 use crate::api::kinds;
 use crate::api::object::{ObjectExt, now_rfc3339};
-use crate::api::request::{ListOptions, WriteOptions};
+use crate::api::request::WriteOptions;
 use crate::cluster::Cluster;
 use serde_json::{Value, json};
 
@@ -32,6 +32,18 @@ pub struct Source {
     pub host: String,
 }
 
+/// `<object>.<16 hex digits>`: FNV-1a over the object's uid, the reason and the message.
+fn event_name(obj: &Value, reason: &str, message: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [obj.uid(), reason, message] {
+        for b in part.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{}.{h:016x}", obj.name())
+}
+
 /// Record an event about `obj`. Failures are returned but callers usually only log them:
 /// an event must never stop the work it describes.
 pub async fn record(
@@ -47,28 +59,23 @@ pub async fn record(
     };
     let ns = obj.namespace().unwrap_or("default").to_string();
     let now = now_rfc3339();
-    let selector = format!("involvedObject.uid={},reason={reason}", obj.uid());
-    let existing = cluster
-        .list(
-            ev_kind,
-            Some(&ns),
-            &ListOptions {
-                field_selector: Some(selector),
-                ..Default::default()
-            },
-        )
-        .await?;
-    if let Some(mut ev) = existing.items.into_iter().find(|e| e["message"] == message) {
-        let count = ev["count"].as_i64().unwrap_or(1) + 1;
-        ev["count"] = json!(count);
-        ev["lastTimestamp"] = json!(now);
-        return cluster.update(ev, &WriteOptions::default()).await;
+    // One Event per (object, reason, message), found by a name derived from them: a get
+    // instead of a list, so recording stays O(1) however many events the namespace holds.
+    let name = event_name(obj, reason, message);
+    match cluster.get(ev_kind, Some(&ns), &name).await {
+        Ok(mut ev) => {
+            let count = ev["count"].as_i64().unwrap_or(1) + 1;
+            ev["count"] = json!(count);
+            ev["lastTimestamp"] = json!(now);
+            return cluster.update(ev, &WriteOptions::default()).await;
+        }
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(e),
     }
-    let stamp = jiff::Timestamp::now().as_nanosecond();
     let ev = json!({
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": format!("{}.{:x}", obj.name(), stamp), "namespace": ns},
+        "metadata": {"name": name, "namespace": ns},
         "involvedObject": {
             "apiVersion": obj.api_version(),
             "kind": obj.kind_str(),
