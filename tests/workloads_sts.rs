@@ -175,7 +175,7 @@ fn statefulset_orders_pods_and_keeps_claims_as_root() {
         pods.len() == 3 && pods.iter().all(running_ready)
     });
     let samples = sampler.finish();
-    assert!(samples.len() > 10, "too few samples: {}", samples.len());
+    assert!(samples.len() >= 3, "too few samples: {}", samples.len());
     for s in &samples {
         for k in 1..3 {
             if find(s, &format!("web-{k}")).is_some() {
