@@ -366,6 +366,14 @@ pub fn import_busybox(p: &Peapod) {
 /// Force-deletes every pod and waits (15 s at most) until their directories are gone. It
 /// needs a running server (serve or the console): the shims outlive peapod by design.
 pub fn remove_all_pods(p: &Peapod) {
+    // Controllers first, or they would make new pods for the ones deleted.
+    let _ = p.run(&[
+        "delete",
+        "deployments,replicasets,replicationcontrollers,statefulsets,daemonsets,jobs,cronjobs",
+        "--all",
+        "-A",
+        "--wait=false",
+    ]);
     let _ = p.run(&[
         "delete",
         "pods",
