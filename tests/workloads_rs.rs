@@ -147,13 +147,10 @@ fn replicaset_keeps_scales_and_heals_its_pods_as_root() {
     let one = wait_pods(&p, "1 pod left", 30, all_running(1));
     let out = p.run(&["scale", "rs/web", "--replicas=2", "--current-replicas=5"]);
     assert_eq!(out.failed(), "error: Expected replicas to be 5, was 1\n");
-    // Scale-down deletes the newest ready pods first: the survivor is one of the three that
-    // ran before the scale-up, not one of the two it added.
-    assert!(
-        healed.iter().any(|x| name(x) == name(&one[0])),
-        "the survivor {} is a newer pod",
-        name(&one[0])
-    );
+    // Which pod survives is Kubernetes' rank with log2 age buckets: pods a second or two
+    // apart can share a bucket, so the order is unit-tested (podcontrol_tests) rather than
+    // here.
+    assert_eq!(one.len(), 1);
     let deadline = Instant::now() + Duration::from_secs(20);
     while rs_status(&p)["replicas"] != 1 {
         assert!(Instant::now() < deadline, "status: {}", rs_status(&p));
