@@ -12,13 +12,10 @@
 //!
 //! The fixture and the steps are public so `benches/tui_console.rs` measures the same thing.
 
-use crate::api::error::{ApiError, ApiResult};
-use crate::api::kinds::KindInfo;
-use crate::api::request::{
-    BatchMode, DeleteOptions, DeleteOutcome, EventType, ListOptions, LogOptions, ObjectList, Patch,
-    WatchEvent, WriteOptions,
-};
-use crate::cluster::{Cluster, LogStream, WatchStream};
+use crate::api::error::ApiResult;
+use crate::api::request::{EventType, LogOptions, WatchEvent};
+use crate::cluster::logs_only::{LogSource, LogsOnly};
+use crate::cluster::{Cluster, LogStream};
 use crate::tui::app::{App, Focus, Session};
 use crate::tui::config::Config;
 use crate::tui::keymap::Keymap;
@@ -147,14 +144,14 @@ pub fn load_pods(app: &mut App, pods: usize, burst: usize) {
     }
 }
 
-/// A cluster that only serves logs: the next `logs` call gets the stream set with
-/// [`LogsOnly::serve`], every other one an open stream with no lines (a quiet container).
+/// The logs of the benchmark's cluster: the next `logs` call gets the stream set with
+/// [`NextStream::serve`], every other one an open stream with no lines (a quiet container).
 #[derive(Default)]
-pub struct LogsOnly {
+pub struct NextStream {
     next: Mutex<Option<LogStream>>,
 }
 
-impl LogsOnly {
+impl NextStream {
     pub fn serve(&self, stream: LogStream) {
         if let Ok(mut n) = self.next.lock() {
             *n = Some(stream);
@@ -162,74 +159,8 @@ impl LogsOnly {
     }
 }
 
-fn nope<T>() -> ApiResult<T> {
-    Err(ApiError::internal(
-        "the console benchmark's cluster only serves logs",
-    ))
-}
-
-#[async_trait::async_trait]
-impl Cluster for LogsOnly {
-    fn endpoint(&self) -> String {
-        "bench".into()
-    }
-    async fn get(&self, _: &'static KindInfo, _: Option<&str>, _: &str) -> ApiResult<Value> {
-        nope()
-    }
-    async fn list(
-        &self,
-        _: &'static KindInfo,
-        _: Option<&str>,
-        _: &ListOptions,
-    ) -> ApiResult<ObjectList> {
-        nope()
-    }
-    async fn watch(
-        &self,
-        _: &'static KindInfo,
-        _: Option<&str>,
-        _: &ListOptions,
-    ) -> ApiResult<WatchStream> {
-        nope()
-    }
-    async fn create(&self, _: Value, _: &WriteOptions) -> ApiResult<Value> {
-        nope()
-    }
-    async fn update(&self, _: Value, _: &WriteOptions) -> ApiResult<Value> {
-        nope()
-    }
-    async fn update_status(&self, _: Value) -> ApiResult<Value> {
-        nope()
-    }
-    async fn patch(
-        &self,
-        _: &'static KindInfo,
-        _: Option<&str>,
-        _: &str,
-        _: Patch,
-        _: &WriteOptions,
-    ) -> ApiResult<Value> {
-        nope()
-    }
-    async fn delete(
-        &self,
-        _: &'static KindInfo,
-        _: Option<&str>,
-        _: &str,
-        _: &DeleteOptions,
-    ) -> ApiResult<DeleteOutcome> {
-        nope()
-    }
-    async fn apply_batch(
-        &self,
-        _: Vec<Value>,
-        _: BatchMode,
-        _: &str,
-        _: &WriteOptions,
-    ) -> ApiResult<Vec<crate::api::request::ApplyOutcome>> {
-        nope()
-    }
-    async fn logs(&self, _: &str, _: &str, _: &LogOptions) -> ApiResult<LogStream> {
+impl LogSource for NextStream {
+    fn logs(&self, _: &str, _: &str, _: &LogOptions) -> ApiResult<LogStream> {
         let next = self.next.lock().ok().and_then(|mut n| n.take());
         Ok(next.unwrap_or_else(|| futures::stream::pending().boxed()))
     }
@@ -283,7 +214,7 @@ impl LogsView for Logs<'_> {
 pub struct Console {
     pub app: App,
     pub logs: LogFollower,
-    pub cluster: Arc<LogsOnly>,
+    pub cluster: Arc<LogsOnly<NextStream>>,
     cluster_dyn: Arc<dyn Cluster>,
     sink: LogSink,
     pub batches: mpsc::Receiver<(u64, Batch)>,
@@ -309,7 +240,7 @@ impl Console {
         height: u16,
         log_lines: usize,
     ) -> Result<Console, String> {
-        let cluster = Arc::new(LogsOnly::default());
+        let cluster = Arc::new(LogsOnly(NextStream::default()));
         let (tx, rx) = mpsc::channel(8192);
         let terminal = Terminal::new(TestBackend::new(width, height))
             .map_err(|e| format!("test terminal: {e}"))?;

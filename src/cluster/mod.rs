@@ -5,6 +5,7 @@
 pub mod embedded;
 pub mod events;
 pub mod logs;
+pub mod logs_only;
 pub mod metrics;
 pub mod remote;
 

@@ -1,12 +1,9 @@
 //! A cluster that only serves logs, scripted by the tests of the follower and its rendering.
 
 use crate::api::error::{ApiError, ApiResult};
-use crate::api::kinds::KindInfo;
-use crate::api::request::{
-    BatchMode, DeleteOptions, DeleteOutcome, ListOptions, LogOptions, ObjectList, Patch,
-    WriteOptions,
-};
-use crate::cluster::{Cluster, LogStream, WatchStream};
+use crate::api::request::LogOptions;
+use crate::cluster::LogStream;
+use crate::cluster::logs_only::{LogSource, LogsOnly};
 use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -40,72 +37,16 @@ impl FakeLogs {
     }
 }
 
-fn nope<T>() -> ApiResult<T> {
-    Err(ApiError::internal("not in this fake"))
+/// The cluster the tests use: [`FakeLogs`] behind the shared logs-only cluster.
+pub(crate) type FakeCluster = LogsOnly<FakeLogs>;
+
+/// A fresh scripted cluster.
+pub(crate) fn cluster() -> FakeCluster {
+    LogsOnly(FakeLogs::default())
 }
 
-#[async_trait::async_trait]
-impl Cluster for FakeLogs {
-    fn endpoint(&self) -> String {
-        "fake".into()
-    }
-    async fn get(&self, _: &'static KindInfo, _: Option<&str>, _: &str) -> ApiResult<Value> {
-        nope()
-    }
-    async fn list(
-        &self,
-        _: &'static KindInfo,
-        _: Option<&str>,
-        _: &ListOptions,
-    ) -> ApiResult<ObjectList> {
-        nope()
-    }
-    async fn watch(
-        &self,
-        _: &'static KindInfo,
-        _: Option<&str>,
-        _: &ListOptions,
-    ) -> ApiResult<WatchStream> {
-        nope()
-    }
-    async fn create(&self, _: Value, _: &WriteOptions) -> ApiResult<Value> {
-        nope()
-    }
-    async fn update(&self, _: Value, _: &WriteOptions) -> ApiResult<Value> {
-        nope()
-    }
-    async fn update_status(&self, _: Value) -> ApiResult<Value> {
-        nope()
-    }
-    async fn patch(
-        &self,
-        _: &'static KindInfo,
-        _: Option<&str>,
-        _: &str,
-        _: Patch,
-        _: &WriteOptions,
-    ) -> ApiResult<Value> {
-        nope()
-    }
-    async fn delete(
-        &self,
-        _: &'static KindInfo,
-        _: Option<&str>,
-        _: &str,
-        _: &DeleteOptions,
-    ) -> ApiResult<DeleteOutcome> {
-        nope()
-    }
-    async fn apply_batch(
-        &self,
-        _: Vec<Value>,
-        _: BatchMode,
-        _: &str,
-        _: &WriteOptions,
-    ) -> ApiResult<Vec<crate::api::request::ApplyOutcome>> {
-        nope()
-    }
-    async fn logs(&self, _: &str, pod: &str, opts: &LogOptions) -> ApiResult<LogStream> {
+impl LogSource for FakeLogs {
+    fn logs(&self, _: &str, pod: &str, opts: &LogOptions) -> ApiResult<LogStream> {
         self.calls.lock().unwrap().push(opts.clone());
         let c = opts.container.clone().unwrap_or_default();
         let script = {

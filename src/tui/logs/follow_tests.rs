@@ -1,6 +1,6 @@
 //! The follower against a fake cluster whose log streams the tests script.
 
-use super::fake::{FakeLogs, Script, pod, two};
+use super::fake::{FakeCluster, Script, pod, two};
 use super::*;
 use crate::api::request::LogOptions;
 use crate::cluster::Cluster;
@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 type Rx = mpsc::UnboundedReceiver<(u64, Batch)>;
 
 struct Setup {
-    fake: Arc<FakeLogs>,
+    fake: Arc<FakeCluster>,
     cluster: Arc<dyn Cluster>,
     sink: LogSink,
     rx: Rx,
@@ -23,7 +23,7 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    let fake = Arc::new(FakeLogs::default());
+    let fake = Arc::new(super::fake::cluster());
     let (tx, rx) = mpsc::unbounded_channel();
     Setup {
         cluster: fake.clone(),
@@ -583,7 +583,7 @@ async fn a_flood_of_100k_lines_a_second_is_at_most_30_deliveries_a_second() {
 
 #[test]
 fn outside_tokio_following_fails_politely() {
-    let fake: Arc<dyn Cluster> = Arc::new(FakeLogs::default());
+    let fake: Arc<dyn Cluster> = Arc::new(super::fake::cluster());
     let sink = LogSink::callback(|_, _| {});
     let mut f = LogFollower::new(10);
     f.follow(Some(&two()), &fake, &sink);

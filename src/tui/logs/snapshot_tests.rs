@@ -1,7 +1,7 @@
 //! Render snapshots of the follower's pane (insta, on ratatui's TestBackend) at a small and a
 //! large size. The snapshots hold the text; colours are asserted cell by cell here.
 
-use super::fake::{FakeLogs, two};
+use super::fake::two;
 use super::*;
 use crate::cluster::Cluster;
 use crate::tui::theme::Theme;
@@ -14,7 +14,7 @@ const SIZES: [(u16, u16); 2] = [(80, 12), (160, 20)];
 
 /// A follower on pod `web` whose tails deliver nothing by themselves: the test feeds them.
 fn follower(capacity: usize, all: bool) -> LogFollower {
-    let cluster: Arc<dyn Cluster> = Arc::new(FakeLogs::default());
+    let cluster: Arc<dyn Cluster> = Arc::new(super::fake::cluster());
     let sink = LogSink::callback(|_, _| {});
     let mut f = LogFollower::new(capacity);
     f.follow(Some(&two()), &cluster, &sink);
@@ -183,7 +183,7 @@ async fn all_containers_prefixes() {
         &[("init", 0, "terminated"), ("later", 0, "waiting")],
         &[("app", 0, "running"), ("side", 1, "running")],
     );
-    let cluster: Arc<dyn Cluster> = Arc::new(FakeLogs::default());
+    let cluster: Arc<dyn Cluster> = Arc::new(super::fake::cluster());
     assert!(f.follow(Some(&restarted), &cluster, &LogSink::callback(|_, _| {})));
     feed(
         &mut f,
