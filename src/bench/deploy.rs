@@ -4,6 +4,7 @@
 //! (this process: store, controllers, agent; the per-pod shims are separate processes) and
 //! its peak memory.
 
+use super::measure::{cpu_time, status_kib};
 use crate::api::kinds;
 use crate::api::object::ObjectExt;
 use crate::api::request::{ListOptions, Patch, WriteOptions};
@@ -37,33 +38,6 @@ fn deployment() -> Value {
             }
         }
     })
-}
-
-/// User + system CPU time of this process.
-fn cpu_time() -> Duration {
-    let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF is always valid.
-    let r = unsafe { libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr()) };
-    if r != 0 {
-        return Duration::ZERO;
-    }
-    // SAFETY: getrusage succeeded, so the struct is initialised.
-    let u = unsafe { u.assume_init() };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(u.ru_utime) + tv(u.ru_stime)
-}
-
-/// A `/proc/self/status` field in KiB (`VmHWM`, `VmRSS`).
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// Running pods of the deployment, and how many pods it has at all.
@@ -215,7 +189,7 @@ async fn measure(cluster: &dyn Cluster, o: &DeployBenchOptions) -> Result<Measur
     })
     .await?;
     let cpu1 = cpu_time();
-    let rss_at_top_kib = status_kib("VmRSS:");
+    let rss_at_top_kib = status_kib("VmRSS:").unwrap_or(0);
     scale(cluster, 0).await?;
     let down = wait_for(cluster, "all gone", Duration::from_secs(300), |_, t| t == 0).await?;
     let cpu2 = cpu_time();
@@ -224,7 +198,7 @@ async fn measure(cluster: &dyn Cluster, o: &DeployBenchOptions) -> Result<Measur
         down,
         cpu_up: cpu1.saturating_sub(cpu0),
         cpu_down: cpu2.saturating_sub(cpu1),
-        peak_kib: status_kib("VmHWM:"),
+        peak_kib: status_kib("VmHWM:").unwrap_or(0),
         rss_at_top_kib,
     })
 }

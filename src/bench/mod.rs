@@ -5,6 +5,7 @@
 
 pub mod console;
 pub mod deploy;
+pub mod measure;
 pub mod pods;
 
 use crate::api::kinds;

@@ -34,13 +34,9 @@ struct Seen {
     gone: HashMap<String, Instant>,
 }
 
+/// The `p` quantile of samples (see `measure::pct`).
 fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
-    v.sort();
-    if v.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
-    v[i.min(v.len() - 1)]
+    super::measure::pct(&mut v, p)
 }
 
 fn ms(d: Duration) -> String {
