@@ -14,6 +14,8 @@ pub mod replicaset;
 pub mod runtime;
 pub mod scheduler;
 pub mod statefulset;
+#[cfg(test)]
+mod test_support;
 
 use crate::cluster::Cluster;
 use std::sync::Arc;

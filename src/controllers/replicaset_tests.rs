@@ -6,6 +6,7 @@ use crate::api::kinds::lookup;
 use crate::api::object::OwnerReference;
 use crate::api::request::{EventType, Patch, WatchEvent};
 use crate::controllers::podcontrol::tests::cluster;
+use crate::controllers::test_support::{active, pods};
 use serde_json::json;
 
 fn rs(name: &str, replicas: i64) -> Value {
@@ -18,28 +19,6 @@ fn rs(name: &str, replicas: i64) -> Value {
 
 fn key(kind: &str, name: &str) -> ObjectKey {
     ObjectKey::new(lookup(kind).unwrap(), Some("default"), name)
-}
-
-async fn pods(c: &dyn Cluster) -> Vec<Value> {
-    let mut items = c
-        .list(
-            lookup("po").unwrap(),
-            Some("default"),
-            &ListOptions::default(),
-        )
-        .await
-        .unwrap()
-        .items;
-    items.sort_by(|a, b| a.name().cmp(b.name()));
-    items
-}
-
-async fn active(c: &dyn Cluster) -> Vec<Value> {
-    pods(c)
-        .await
-        .into_iter()
-        .filter(podcontrol::is_active)
-        .collect()
 }
 
 async fn set_status(c: &dyn Cluster, pod: &Value, status: Value) -> Value {

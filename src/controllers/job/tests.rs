@@ -4,6 +4,7 @@
 use super::*;
 use crate::api::kinds::lookup;
 use crate::controllers::podcontrol::tests::cluster;
+use crate::controllers::test_support::{active, pods};
 
 fn job(name: &str, spec: Value) -> Value {
     let mut j = json!({"apiVersion": "batch/v1", "kind": "Job",
@@ -21,28 +22,6 @@ fn job(name: &str, spec: Value) -> Value {
 
 fn key(name: &str) -> ObjectKey {
     ObjectKey::new(lookup("jobs").unwrap(), Some("default"), name)
-}
-
-async fn pods(c: &dyn Cluster) -> Vec<Value> {
-    let mut items = c
-        .list(
-            lookup("po").unwrap(),
-            Some("default"),
-            &ListOptions::default(),
-        )
-        .await
-        .unwrap()
-        .items;
-    items.sort_by(|a, b| a.name().cmp(b.name()));
-    items
-}
-
-async fn active(c: &dyn Cluster) -> Vec<Value> {
-    pods(c)
-        .await
-        .into_iter()
-        .filter(podcontrol::is_active)
-        .collect()
 }
 
 async fn get_job(c: &dyn Cluster, name: &str) -> Value {
