@@ -3,6 +3,7 @@
 
 use crate::api::error::{ApiError, ApiResult};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// Options of list and watch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,6 +21,22 @@ pub struct ListOptions {
 pub struct ObjectList {
     pub items: Vec<Value>,
     pub resource_version: u64,
+}
+
+/// A list whose items are shared with the cluster's cache rather than copied: what controllers
+/// read on every sync, where copying every pod of a namespace dominated their cost.
+#[derive(Debug, Clone, Default)]
+pub struct SharedList {
+    pub items: Vec<Arc<Value>>,
+    pub resource_version: u64,
+}
+
+/// A watch event whose object is shared with the cluster's cache (and with every other
+/// watcher) rather than copied for each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedWatchEvent {
+    pub event_type: EventType,
+    pub object: Arc<Value>,
 }
 
 /// How strictly unknown fields are treated (`--validate`, `fieldValidation`).

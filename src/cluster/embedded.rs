@@ -5,11 +5,13 @@ use crate::api::error::{ApiError, ApiResult};
 use crate::api::kinds::KindInfo;
 use crate::api::request::{
     ApplyOutcome, BatchMode, DeleteOptions, DeleteOutcome, EventType, ListOptions, LogOptions,
-    ObjectList, Patch, WatchEvent, WriteOptions,
+    ObjectList, Patch, SharedList, SharedWatchEvent, WatchEvent, WriteOptions,
 };
 use crate::api::selector::{FieldSelector, LabelSelector};
 use crate::cluster::metrics::PodMetricsSource;
-use crate::cluster::{Cluster, EncodedList, EncodedWatchStream, LogStream, WatchStream};
+use crate::cluster::{
+    Cluster, EncodedList, EncodedWatchStream, LogStream, SharedWatchStream, WatchStream,
+};
 use crate::store::{Initial, Store};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -268,6 +270,37 @@ impl Cluster for EmbeddedCluster {
                 r.map(|e| WatchEvent {
                     event_type: e.event_type,
                     object: (*e.object).clone(),
+                })
+            })
+            .boxed())
+    }
+
+    async fn list_shared(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<SharedList> {
+        let filter = Filter::new(kind, opts)?;
+        let (items, resource_version) = self.store.list(kind, namespace, |o| filter.matches(o));
+        Ok(SharedList {
+            items,
+            resource_version,
+        })
+    }
+
+    async fn watch_shared(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<SharedWatchStream> {
+        let raw = self.watch_raw(kind, namespace, opts)?;
+        Ok(raw
+            .map(|r| {
+                r.map(|e| SharedWatchEvent {
+                    event_type: e.event_type,
+                    object: e.object.clone(),
                 })
             })
             .boxed())

@@ -13,13 +13,15 @@ use crate::api::error::ApiResult;
 use crate::api::kinds::KindInfo;
 use crate::api::request::{
     ApplyOutcome, BatchMode, DeleteOptions, DeleteOutcome, ListOptions, LogOptions, ObjectList,
-    Patch, WatchEvent, WriteOptions,
+    Patch, SharedList, SharedWatchEvent, WatchEvent, WriteOptions,
 };
 use futures::stream::BoxStream;
 use serde_json::Value;
 
 /// Watch events until the stream ends; errors (e.g. Expired) arrive as `Err`.
 pub type WatchStream = BoxStream<'static, ApiResult<WatchEvent>>;
+/// `WatchStream` with objects shared instead of copied.
+pub type SharedWatchStream = BoxStream<'static, ApiResult<SharedWatchEvent>>;
 /// Log bytes as they are read; each item is one or more whole lines.
 pub type LogStream = BoxStream<'static, ApiResult<bytes::Bytes>>;
 /// Watch events already encoded as `{"type":..,"object":..}` (no trailing newline).
@@ -60,6 +62,40 @@ pub trait Cluster: Send + Sync {
         namespace: Option<&str>,
         opts: &ListOptions,
     ) -> ApiResult<ObjectList>;
+
+    /// `list` with the items shared with the cluster's cache instead of copied: the read of
+    /// controllers, which only look at what they list.
+    async fn list_shared(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<SharedList> {
+        let list = self.list(kind, namespace, opts).await?;
+        Ok(SharedList {
+            items: list.items.into_iter().map(std::sync::Arc::new).collect(),
+            resource_version: list.resource_version,
+        })
+    }
+
+    /// `watch` with the objects shared instead of copied for each watcher.
+    async fn watch_shared(
+        &self,
+        kind: &'static KindInfo,
+        namespace: Option<&str>,
+        opts: &ListOptions,
+    ) -> ApiResult<SharedWatchStream> {
+        use futures::StreamExt;
+        let events = self.watch(kind, namespace, opts).await?;
+        Ok(events
+            .map(|r| {
+                r.map(|e| SharedWatchEvent {
+                    event_type: e.event_type,
+                    object: std::sync::Arc::new(e.object),
+                })
+            })
+            .boxed())
+    }
 
     /// `list` with every item encoded as JSON: what an API server writes. The embedded
     /// cluster serves the encoding it stored instead of encoding each object again.

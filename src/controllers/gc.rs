@@ -11,7 +11,7 @@ use crate::api::kinds::{self, KindInfo};
 use crate::api::object::{
     FOREGROUND_FINALIZER, ORPHAN_FINALIZER, ObjectExt, ObjectKey, OwnerReference,
 };
-use crate::api::request::{DeleteOptions, EventType, Propagation, WatchEvent, WriteOptions};
+use crate::api::request::{DeleteOptions, EventType, Propagation, SharedWatchEvent, WriteOptions};
 use crate::cluster::Cluster;
 use crate::controllers::runtime::{Action, Reconciler, kind_of_key, namespace_of};
 use serde_json::{Value, json};
@@ -34,7 +34,7 @@ fn owner_key(dependent: &Value, r: &OwnerReference) -> Option<(&'static KindInfo
 }
 
 impl GarbageCollector {
-    fn index(&self, key: &ObjectKey, event: &WatchEvent) {
+    fn index(&self, key: &ObjectKey, event: &SharedWatchEvent) {
         let new_owners: Vec<String> = if event.event_type == EventType::Deleted {
             Vec::new()
         } else {
@@ -257,7 +257,7 @@ impl Reconciler for GarbageCollector {
         kinds::KINDS.iter().filter(|k| k.kind != "Event").collect()
     }
 
-    fn keys_for(&self, kind: &'static KindInfo, event: &WatchEvent) -> Vec<ObjectKey> {
+    fn keys_for(&self, kind: &'static KindInfo, event: &SharedWatchEvent) -> Vec<ObjectKey> {
         let obj = &event.object;
         let key = ObjectKey::new(kind, obj.namespace(), obj.name());
         self.index(&key, event);

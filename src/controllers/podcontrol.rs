@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 
 /// Annotation with the cost of deleting a pod (lower is deleted first), an int32 string.
 pub const POD_DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
@@ -191,8 +192,8 @@ pub async fn claim_pods(
     cluster: &dyn Cluster,
     owner: &Value,
     selector: &LabelSelector,
-    candidates: Vec<Value>,
-) -> ApiResult<Vec<Value>> {
+    candidates: Vec<Arc<Value>>,
+) -> ApiResult<Vec<Arc<Value>>> {
     let owner_uid = owner.uid();
     let owner_deleting = owner.deletion_timestamp().is_some();
     let mut claimed = Vec::new();
@@ -212,7 +213,7 @@ pub async fn claim_pods(
                     .into_iter()
                     .filter(|r| r["uid"].as_str() != Some(owner_uid))
                     .collect();
-                match write_owner_refs(cluster, pod, kept).await {
+                match write_owner_refs(cluster, (*pod).clone(), kept).await {
                     Ok(()) => {}
                     Err(e) if e.is_not_found() => {}
                     Err(e) => return Err(e),
@@ -227,11 +228,11 @@ pub async fn claim_pods(
                     .filter(|r| r["uid"].as_str() != Some(owner_uid))
                     .collect();
                 refs.push(controller_ref(owner, None));
-                match write_owner_refs(cluster, pod.clone(), refs.clone()).await {
+                let mut adopted = (*pod).clone();
+                match write_owner_refs(cluster, adopted.clone(), refs.clone()).await {
                     Ok(()) => {
-                        let mut pod = pod;
-                        pod["metadata"]["ownerReferences"] = Value::Array(refs);
-                        claimed.push(pod);
+                        adopted["metadata"]["ownerReferences"] = Value::Array(refs);
+                        claimed.push(Arc::new(adopted));
                     }
                     Err(e) if e.is_not_found() => {}
                     Err(e) => return Err(e),
@@ -330,7 +331,7 @@ fn deletion_key(p: &Value, rank: usize, now: jiff::Timestamp) -> DeletionKey {
 /// pods of `related` on the same node; ready for less time; more restarts; newer. Ages
 /// compare on a log2 scale (LogarithmicScaleDown); the uid breaks the last tie. `related` are the
 /// active pods of every ReplicaSet of the same owner (a plain ReplicaSet: its own pods).
-pub fn rank_for_deletion(pods: &mut [Value], related: &[Value], now: jiff::Timestamp) {
+pub fn rank_for_deletion(pods: &mut [Arc<Value>], related: &[Arc<Value>], now: jiff::Timestamp) {
     let mut on_node: HashMap<&str, usize> = HashMap::new();
     for p in related.iter().filter(|p| is_active(p)) {
         *on_node
@@ -343,14 +344,7 @@ pub fn rank_for_deletion(pods: &mut [Value], related: &[Value], now: jiff::Times
             .copied()
             .unwrap_or(0)
     };
-    let mut ranked: Vec<(DeletionKey, Value)> = pods
-        .iter_mut()
-        .map(|p| (deletion_key(p, rank(p), now), std::mem::take(p)))
-        .collect();
-    ranked.sort_by(|a, b| a.0.cmp(&b.0));
-    for (slot, (_, p)) in pods.iter_mut().zip(ranked) {
-        *slot = p;
-    }
+    pods.sort_by_cached_key(|p| deletion_key(p, rank(p), now));
 }
 
 /// Kubernetes' slowStartBatch: call `f(i)` for i in `0..count` in batches of `initial`,

@@ -30,7 +30,7 @@ fn rs(name: &str) -> Value {
                                "spec":{"containers":[{"name":"c","image":"busybox:1"}]}}}})
 }
 
-fn names(pods: &[Value]) -> Vec<&str> {
+fn names(pods: &[Arc<Value>]) -> Vec<&str> {
     let mut v: Vec<&str> = pods.iter().map(|p| p.name()).collect();
     v.sort();
     v
@@ -141,7 +141,7 @@ async fn claim_adopts_orphans_releases_non_matching_and_ignores_others() {
         .unwrap();
 
     let all = c
-        .list(po, Some("default"), &Default::default())
+        .list_shared(po, Some("default"), &Default::default())
         .await
         .unwrap()
         .items;
@@ -189,7 +189,7 @@ async fn an_owner_being_deleted_neither_adopts_nor_releases() {
     c.create(moved, &w).await.unwrap();
     let po = lookup("po").unwrap();
     let all = c
-        .list(po, Some("default"), &Default::default())
+        .list_shared(po, Some("default"), &Default::default())
         .await
         .unwrap()
         .items;
@@ -241,7 +241,7 @@ fn rank_for_deletion_follows_kubernetes_order() {
     set_ready(&mut restarts, "2024-01-01T12:00:00Z");
     restarts["status"]["containerStatuses"] = json!([{"name":"c","restartCount":3}]);
 
-    let mut pods = vec![
+    let mut pods: Vec<Arc<Value>> = [
         old.clone(),
         costly,
         restarts,
@@ -251,7 +251,10 @@ fn rank_for_deletion_follows_kubernetes_order() {
         unknown,
         pending,
         unscheduled,
-    ];
+    ]
+    .into_iter()
+    .map(Arc::new)
+    .collect();
     let related = pods.clone();
     rank_for_deletion(&mut pods, &related, now);
     let order: Vec<&str> = pods.iter().map(|p| p.name()).collect();
@@ -278,8 +281,9 @@ fn rank_prefers_doubled_up_nodes_then_newer_pods() {
     let b1 = ranked("crowded-1", "n2", "Running");
     let mut b2 = ranked("crowded-2", "n2", "Running");
     b2["metadata"]["creationTimestamp"] = json!("2024-01-01T23:59:50Z");
-    let mut pods = vec![a.clone(), b1.clone(), b2.clone()];
-    rank_for_deletion(&mut pods, &[a, b1, b2], now);
+    let related: Vec<Arc<Value>> = [a, b1, b2].into_iter().map(Arc::new).collect();
+    let mut pods = related.clone();
+    rank_for_deletion(&mut pods, &related, now);
     let order: Vec<&str> = pods.iter().map(|p| p.name()).collect();
     assert_eq!(order, ["crowded-2", "crowded-1", "alone"]);
 }
@@ -321,7 +325,7 @@ fn ranking_many_similar_pods_is_a_total_order() {
     // Ages within the same log2 bucket and equal times mixed: a comparator that is not a
     // total order makes Rust's sort panic; the key must not.
     let now: jiff::Timestamp = "2024-01-02T00:00:00Z".parse().unwrap();
-    let mut pods: Vec<Value> = (0..300)
+    let mut pods: Vec<Arc<Value>> = (0..300)
         .map(|i| {
             let mut p = ranked(
                 &format!("p{i:03}"),
@@ -340,7 +344,7 @@ fn ranking_many_similar_pods_is_a_total_order() {
             if i % 7 == 0 {
                 p["status"]["containerStatuses"] = json!([{"name":"c","restartCount": i % 4}]);
             }
-            p
+            Arc::new(p)
         })
         .collect();
     let related = pods.clone();

@@ -8,7 +8,7 @@ use crate::api::error::{ApiError, ApiResult};
 use crate::api::kinds::{self, KindInfo};
 use crate::api::object::{ObjectExt, ObjectKey};
 use crate::api::quantity::Quantity;
-use crate::api::request::{DeleteOptions, EventType, ListOptions, WatchEvent, WriteOptions};
+use crate::api::request::{DeleteOptions, EventType, ListOptions, SharedWatchEvent, WriteOptions};
 use crate::cluster::Cluster;
 use crate::controllers::runtime::{self, Action, Reconciler};
 use serde_json::{Value, json};
@@ -92,7 +92,7 @@ impl Reconciler for LocalProvisioner {
         [pvc_kind(), pv_kind()].into_iter().flatten().collect()
     }
 
-    fn keys_for(&self, kind: &'static KindInfo, event: &WatchEvent) -> Vec<ObjectKey> {
+    fn keys_for(&self, kind: &'static KindInfo, event: &SharedWatchEvent) -> Vec<ObjectKey> {
         let o = &event.object;
         let mut keys = vec![ObjectKey::new(kind, o.namespace(), o.name())];
         if kind.kind == "PersistentVolumeClaim" {

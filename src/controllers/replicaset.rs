@@ -14,7 +14,7 @@
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::kinds::{self, KindInfo};
 use crate::api::object::{ObjectExt, ObjectKey};
-use crate::api::request::{DeleteOptions, EventType, ListOptions, WatchEvent, WriteOptions};
+use crate::api::request::{DeleteOptions, EventType, ListOptions, SharedWatchEvent, WriteOptions};
 use crate::api::selector::LabelSelector;
 use crate::cluster::Cluster;
 use crate::cluster::events::EventKind;
@@ -22,7 +22,7 @@ use crate::controllers::podcontrol::{self, BURST_REPLICAS};
 use crate::controllers::runtime::{Action, Reconciler, kind_of_key};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// (resource, namespace) → owner name → selector, kept from the owners' watch events so a
@@ -92,13 +92,13 @@ fn min_ready_seconds(owner: &Value) -> i64 {
 /// What one sync saw and did, for the status.
 struct Observed {
     /// Active pods the owner controls (before this sync's creates and deletes).
-    pods: Vec<Value>,
+    pods: Vec<Arc<Value>>,
     /// The error of creating or deleting, with whether it was creating.
     manage_error: Option<(bool, ApiError)>,
 }
 
 impl ReplicaSetController {
-    fn remember(&self, kind: &KindInfo, event: &WatchEvent) {
+    fn remember(&self, kind: &KindInfo, event: &SharedWatchEvent) {
         let obj = &event.object;
         let ns_key = (kind.resource(), obj.namespace().unwrap_or("").to_string());
         let Ok(mut cache) = self.selectors.lock() else {
@@ -198,8 +198,8 @@ impl ReplicaSetController {
         cluster: &dyn Cluster,
         kind: &KindInfo,
         owner: &Value,
-        mut pods: Vec<Value>,
-        all: &[Value],
+        mut pods: Vec<Arc<Value>>,
+        all: &[Arc<Value>],
         count: usize,
     ) -> Option<ApiError> {
         let related = match related_pods(cluster, owner, all).await {
@@ -268,16 +268,19 @@ impl ReplicaSetController {
             return Err(ApiError::internal("pods kind missing"));
         };
         let all = cluster
-            .list(pod_kind, owner.namespace(), &ListOptions::default())
+            .list_shared(pod_kind, owner.namespace(), &ListOptions::default())
             .await?
             .items;
-        let active: Vec<Value> = all
+        let active: Vec<Arc<Value>> = all
             .iter()
             .filter(|p| podcontrol::is_active(p))
             .cloned()
             .collect();
         let pods = podcontrol::claim_pods(cluster, owner, selector, active).await?;
-        let pods: Vec<Value> = pods.into_iter().filter(podcontrol::is_active).collect();
+        let pods: Vec<Arc<Value>> = pods
+            .into_iter()
+            .filter(|p| podcontrol::is_active(p))
+            .collect();
         let mut manage_error = None;
         if owner.deletion_timestamp().is_none() {
             let want = replicas_of(owner);
@@ -305,14 +308,14 @@ impl ReplicaSetController {
 async fn related_pods(
     cluster: &dyn Cluster,
     owner: &Value,
-    all: &[Value],
-) -> ApiResult<Vec<Value>> {
+    all: &[Arc<Value>],
+) -> ApiResult<Vec<Arc<Value>>> {
     let mut uids = vec![owner.uid().to_string()];
     if let Some(parent) = podcontrol::controller_of(owner)
         && let Some(rs_kind) = kinds::lookup(owner_kind_name(owner))
     {
         let siblings = cluster
-            .list(rs_kind, owner.namespace(), &ListOptions::default())
+            .list_shared(rs_kind, owner.namespace(), &ListOptions::default())
             .await?
             .items;
         uids.extend(
@@ -414,7 +417,7 @@ impl Reconciler for ReplicaSetController {
             .collect()
     }
 
-    fn keys_for(&self, kind: &'static KindInfo, event: &WatchEvent) -> Vec<ObjectKey> {
+    fn keys_for(&self, kind: &'static KindInfo, event: &SharedWatchEvent) -> Vec<ObjectKey> {
         let obj = &event.object;
         if kind.kind != "Pod" {
             self.remember(kind, event);

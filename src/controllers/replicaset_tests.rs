@@ -4,7 +4,7 @@
 use super::*;
 use crate::api::kinds::lookup;
 use crate::api::object::OwnerReference;
-use crate::api::request::{EventType, Patch, WatchEvent};
+use crate::api::request::{EventType, Patch, SharedWatchEvent};
 use crate::controllers::podcontrol::tests::cluster;
 use crate::controllers::test_support::{active, pods};
 use serde_json::json;
@@ -313,9 +313,9 @@ async fn pod_events_map_to_their_owner_or_to_owners_that_may_adopt_them() {
     let po = lookup("po").unwrap();
     let mut owner = rs("web", 1);
     owner["metadata"]["uid"] = json!("u1");
-    let added = |o: &Value| WatchEvent {
+    let added = |o: &Value| SharedWatchEvent {
         event_type: EventType::Added,
-        object: o.clone(),
+        object: o.clone().into(),
     };
     assert_eq!(ctl.keys_for(rs_kind, &added(&owner)), [key("rs", "web")]);
     ctl.keys_for(rs_kind, &added(&rs("db", 1)));
@@ -333,9 +333,9 @@ async fn pod_events_map_to_their_owner_or_to_owners_that_may_adopt_them() {
     assert!(ctl.keys_for(po, &added(&elsewhere)).is_empty());
 
     // A deleted owner no longer adopts.
-    let gone = WatchEvent {
+    let gone = SharedWatchEvent {
         event_type: EventType::Deleted,
-        object: owner.clone(),
+        object: owner.clone().into(),
     };
     ctl.keys_for(rs_kind, &gone);
     assert!(ctl.keys_for(po, &added(&orphan)).is_empty());

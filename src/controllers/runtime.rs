@@ -7,7 +7,7 @@
 use crate::api::error::ApiResult;
 use crate::api::kinds::{self, KindInfo};
 use crate::api::object::{ObjectExt, ObjectKey};
-use crate::api::request::{ListOptions, WatchEvent};
+use crate::api::request::{ListOptions, SharedWatchEvent};
 use crate::cluster::Cluster;
 use crate::controllers::queue::WorkQueue;
 use futures::StreamExt;
@@ -31,7 +31,7 @@ pub trait Reconciler: Send + Sync + 'static {
     fn watches(&self) -> Vec<&'static KindInfo>;
 
     /// Keys to reconcile for one change (default: the changed object itself).
-    fn keys_for(&self, kind: &'static KindInfo, event: &WatchEvent) -> Vec<ObjectKey> {
+    fn keys_for(&self, kind: &'static KindInfo, event: &SharedWatchEvent) -> Vec<ObjectKey> {
         vec![ObjectKey::new(
             kind,
             event.object.namespace(),
@@ -83,7 +83,10 @@ async fn watch_loop(
     kind: &'static KindInfo,
 ) {
     loop {
-        let mut stream = match cluster.watch(kind, None, &ListOptions::default()).await {
+        let mut stream = match cluster
+            .watch_shared(kind, None, &ListOptions::default())
+            .await
+        {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(

@@ -7,13 +7,13 @@ use crate::api::error::{ApiError, ApiResult};
 use crate::api::kinds::{self, KindInfo};
 use crate::api::object::{ObjectExt, ObjectKey, now_rfc3339};
 use crate::api::quantity::Quantity;
-use crate::api::request::{EventType, ListOptions, WatchEvent};
+use crate::api::request::{EventType, ListOptions, SharedWatchEvent};
 use crate::cluster::Cluster;
 use crate::cluster::events::{self, EventKind, Source};
 use crate::controllers::runtime::{Action, Reconciler, namespace_of};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const SCHEDULER_NAME: &str = "default-scheduler";
@@ -208,7 +208,7 @@ fn allocatable(node: &Value, r: &str) -> Option<i128> {
 }
 
 /// Everything that keeps `pod` off `node`, given the pods already there.
-pub fn misfits(pod: &Value, node: &Value, pods_on_node: &[Value]) -> Vec<Misfit> {
+pub fn misfits(pod: &Value, node: &Value, pods_on_node: &[Arc<Value>]) -> Vec<Misfit> {
     let mut out = Vec::new();
     let unschedulable = node
         .pointer("/spec/unschedulable")
@@ -236,6 +236,7 @@ pub fn misfits(pod: &Value, node: &Value, pods_on_node: &[Value]) -> Vec<Misfit>
     }
     let active: Vec<&Value> = pods_on_node
         .iter()
+        .map(|p| p.as_ref())
         .filter(|p| {
             !matches!(
                 p.str_at("/status/phase"),
@@ -335,7 +336,7 @@ impl Reconciler for Scheduler {
             .collect()
     }
 
-    fn keys_for(&self, kind: &'static KindInfo, event: &WatchEvent) -> Vec<ObjectKey> {
+    fn keys_for(&self, kind: &'static KindInfo, event: &SharedWatchEvent) -> Vec<ObjectKey> {
         if kind.kind == "Node" {
             return self
                 .waiting
@@ -377,7 +378,7 @@ impl Reconciler for Scheduler {
                 field_selector: Some(format!("spec.nodeName={}", node.name())),
                 ..Default::default()
             };
-            let pods = cluster.list(po, None, &on_node).await?.items;
+            let pods = cluster.list_shared(po, None, &on_node).await?.items;
             let m = misfits(&pod, node, &pods);
             if m.is_empty() {
                 let bound = cluster
@@ -489,12 +490,12 @@ mod tests {
             json!({"containers":[{"name":"c","image":"i","resources":{"requests":{"cpu":"1500m","memory":"600Mi"}}}]}),
         );
         assert!(misfits(&big, &node(), &[]).is_empty());
-        let m = misfits(&big, &node(), std::slice::from_ref(&big));
+        let m = misfits(&big, &node(), &[Arc::new(big.clone())]);
         assert_eq!(
             m,
             vec![Misfit::Insufficient("cpu"), Misfit::Insufficient("memory")]
         );
-        let full = vec![pod(json!({})), pod(json!({})), pod(json!({}))];
+        let full = vec![Arc::new(pod(json!({}))); 3];
         assert_eq!(
             misfits(&pod(json!({})), &node(), &full),
             vec![Misfit::TooManyPods]

@@ -529,7 +529,7 @@ impl Reconciler for CronJobController {
     fn keys_for(
         &self,
         kind: &'static KindInfo,
-        event: &crate::api::request::WatchEvent,
+        event: &crate::api::request::SharedWatchEvent,
     ) -> Vec<ObjectKey> {
         let obj = &event.object;
         if kind.kind != "Job" {

@@ -13,7 +13,7 @@ pub mod plan;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::kinds::{self, KindInfo};
 use crate::api::object::{ObjectExt, ObjectKey};
-use crate::api::request::{DeleteOptions, EventType, ListOptions, WatchEvent, WriteOptions};
+use crate::api::request::{DeleteOptions, EventType, ListOptions, SharedWatchEvent, WriteOptions};
 use crate::api::selector::LabelSelector;
 use crate::cluster::Cluster;
 use crate::cluster::events::EventKind;
@@ -114,7 +114,7 @@ impl Reconciler for DaemonSetController {
             .collect()
     }
 
-    fn keys_for(&self, kind: &'static KindInfo, event: &WatchEvent) -> Vec<ObjectKey> {
+    fn keys_for(&self, kind: &'static KindInfo, event: &SharedWatchEvent) -> Vec<ObjectKey> {
         let obj = &event.object;
         let known = |ns: Option<&str>| -> Vec<ObjectKey> {
             self.known
@@ -166,10 +166,12 @@ impl Reconciler for DaemonSetController {
             return Ok(Action::Done);
         };
         let all = cluster
-            .list(kind("pods")?, ds.namespace(), &ListOptions::default())
+            .list_shared(kind("pods")?, ds.namespace(), &ListOptions::default())
             .await?
             .items;
         let pods = podcontrol::claim_pods(cluster, &ds, &selector, all).await?;
+        // The plan reads owned values; a DaemonSet has a pod or so per node, cheap to copy.
+        let pods: Vec<Value> = pods.iter().map(|p| (**p).clone()).collect();
         if ds.deletion_timestamp().is_some() {
             return Ok(Action::Done);
         }

@@ -20,7 +20,7 @@ pub mod util;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::kinds::{self, KindInfo};
 use crate::api::object::{ObjectExt, ObjectKey};
-use crate::api::request::{EventType, WatchEvent};
+use crate::api::request::{EventType, SharedWatchEvent};
 use crate::api::selector::LabelSelector;
 use crate::cluster::Cluster;
 use crate::controllers::runtime::{Action, Reconciler, kind_of_key, namespace_of};
@@ -58,7 +58,7 @@ impl Reconciler for DeploymentController {
             .collect()
     }
 
-    fn keys_for(&self, kind: &'static KindInfo, event: &WatchEvent) -> Vec<ObjectKey> {
+    fn keys_for(&self, kind: &'static KindInfo, event: &SharedWatchEvent) -> Vec<ObjectKey> {
         let obj = &event.object;
         let ns = obj.namespace().unwrap_or("").to_string();
         let deleted = event.event_type == EventType::Deleted;

@@ -336,7 +336,10 @@ pub fn remaining_backoff(
 
 /// Kubernetes' pastBackoffLimitOnFailure: with restartPolicy OnFailure the kubelet restarts
 /// failed containers in place, so failures are the restarts of running and pending pods.
-pub fn past_backoff_limit_on_failure(job: &Value, pods: &[Value]) -> bool {
+pub fn past_backoff_limit_on_failure<'a>(
+    job: &Value,
+    pods: impl IntoIterator<Item = &'a Value>,
+) -> bool {
     if job.str_at("/spec/template/spec/restartPolicy") != Some("OnFailure") {
         return false;
     }

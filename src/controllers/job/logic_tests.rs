@@ -150,11 +150,11 @@ fn restarts_count_against_the_limit_with_on_failure() {
         &[pod("Running", 2)]
     ));
     // Finished pods do not count.
-    assert!(!past_backoff_limit_on_failure(&job(1), &[pod("Failed", 5)]));
-    assert!(past_backoff_limit_on_failure(&job(0), &[pod("Running", 1)]));
+    assert!(!past_backoff_limit_on_failure(&job(1), [&pod("Failed", 5)]));
+    assert!(past_backoff_limit_on_failure(&job(0), [&pod("Running", 1)]));
     let never =
         json!({"spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never"}}}});
-    assert!(!past_backoff_limit_on_failure(&never, &[pod("Running", 4)]));
+    assert!(!past_backoff_limit_on_failure(&never, [&pod("Running", 4)]));
 }
 
 #[test]

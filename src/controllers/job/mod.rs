@@ -28,6 +28,7 @@ use crate::controllers::runtime::{Action, Reconciler, kind_of_key};
 use logic::PolicyAction;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 const COMPONENT: &str = "job-controller";
@@ -124,7 +125,7 @@ async fn create_pod(cluster: &dyn Cluster, job: &Value, index: Option<i64>) -> A
 async fn delete_pods(
     cluster: &dyn Cluster,
     job: &Value,
-    pods: &[Value],
+    pods: &[Arc<Value>],
 ) -> (i64, Option<ApiError>) {
     let Ok(kind) = pods_kind() else {
         return (0, Some(ApiError::internal("pods kind missing")));
@@ -183,7 +184,7 @@ async fn delete_pods(
 /// Active pods to delete first when there are `count` too many: for Indexed Jobs, pods with
 /// an index out of range or a duplicate index first (Kubernetes' activePodsForRemoval), then
 /// the ReplicaSet rank order.
-fn pods_for_removal(job: &Value, active: &[Value], count: usize) -> Vec<Value> {
+fn pods_for_removal(job: &Value, active: &[Arc<Value>], count: usize) -> Vec<Arc<Value>> {
     let mut pods = active.to_vec();
     podcontrol::rank_for_deletion(&mut pods, active, jiff::Timestamp::now());
     let mut out = Vec::new();
@@ -214,11 +215,11 @@ impl JobController {
             return Err(ApiError::internal("job has no usable selector"));
         };
         let all = cluster
-            .list(pods_kind()?, job.namespace(), &ListOptions::default())
+            .list_shared(pods_kind()?, job.namespace(), &ListOptions::default())
             .await?
             .items;
         let pods = podcontrol::claim_pods(cluster, job, &selector, all).await?;
-        let active: Vec<Value> = pods
+        let active: Vec<Arc<Value>> = pods
             .iter()
             .filter(|p| podcontrol::is_active(p))
             .cloned()
@@ -229,8 +230,13 @@ impl JobController {
                 p.deletion_timestamp().is_some() && !matches!(phase(p), "Succeeded" | "Failed")
             })
             .count() as i64;
-        let succeeded_pods: Vec<&Value> = pods.iter().filter(|p| phase(p) == "Succeeded").collect();
-        let failed_pods: Vec<&Value> = pods.iter().filter(|p| phase(p) == "Failed").collect();
+        let with_phase = |want: &str| -> Vec<&Value> {
+            pods.iter()
+                .map(|p| p.as_ref())
+                .filter(|p| phase(p) == want)
+                .collect()
+        };
+        let (succeeded_pods, failed_pods) = (with_phase("Succeeded"), with_phase("Failed"));
 
         // The pod failure policy: ignored failures do not count; FailJob fails the Job.
         let mut fail_job = None;
@@ -294,7 +300,7 @@ impl JobController {
                 message: msg,
             });
         } else if failed > logic::backoff_limit(job)
-            || logic::past_backoff_limit_on_failure(job, &pods)
+            || logic::past_backoff_limit_on_failure(job, pods.iter().map(|p| p.as_ref()))
         {
             s.finish = Some(Finish {
                 success: false,
@@ -353,7 +359,7 @@ impl JobController {
         &self,
         cluster: &dyn Cluster,
         job: &Value,
-        active: &[Value],
+        active: &[Arc<Value>],
         succeeded_pods: &[&Value],
         failed_pods: &[&Value],
         s: &mut Sync,
@@ -399,7 +405,8 @@ impl JobController {
         let mut diff = ((want - s.active - terminating).max(0) as usize).min(BURST_REPLICAS);
         let mut indexes: Vec<Option<i64>> = vec![None; diff];
         if logic::is_indexed(job) {
-            let active_idx: BTreeSet<i64> = active.iter().filter_map(logic::pod_index).collect();
+            let active_idx: BTreeSet<i64> =
+                active.iter().filter_map(|p| logic::pod_index(p)).collect();
             let done = s.completed_indexes.clone().unwrap_or_default();
             let pending = logic::first_pending_indexes(
                 logic::completions(job).unwrap_or(0),
@@ -552,7 +559,7 @@ impl Reconciler for JobController {
     fn keys_for(
         &self,
         kind: &'static KindInfo,
-        event: &crate::api::request::WatchEvent,
+        event: &crate::api::request::SharedWatchEvent,
     ) -> Vec<ObjectKey> {
         let obj = &event.object;
         if kind.kind != "Pod" {

@@ -15,7 +15,7 @@ pub mod revision;
 use crate::api::error::{ApiError, ApiResult, Reason};
 use crate::api::kinds::{self, KindInfo};
 use crate::api::object::{ObjectExt, ObjectKey, parse_time};
-use crate::api::request::{DeleteOptions, ListOptions, WatchEvent, WriteOptions};
+use crate::api::request::{DeleteOptions, ListOptions, SharedWatchEvent, WriteOptions};
 use crate::api::selector::LabelSelector;
 use crate::cluster::Cluster;
 use crate::cluster::events::EventKind;
@@ -24,6 +24,7 @@ use crate::controllers::runtime::{Action, Reconciler, kind_of_key};
 use plan::Step;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 const COMPONENT: &str = "statefulset-controller";
@@ -248,7 +249,7 @@ impl Reconciler for StatefulSetController {
             .collect()
     }
 
-    fn keys_for(&self, kind: &'static KindInfo, event: &WatchEvent) -> Vec<ObjectKey> {
+    fn keys_for(&self, kind: &'static KindInfo, event: &SharedWatchEvent) -> Vec<ObjectKey> {
         let obj = &event.object;
         if kind.kind != "Pod" {
             return vec![ObjectKey::new(kind, obj.namespace(), obj.name())];
@@ -283,14 +284,16 @@ impl Reconciler for StatefulSetController {
             return Ok(Action::Done);
         };
         let ns = set.namespace();
-        let members: Vec<Value> = cluster
-            .list(kind("pods")?, ns, &ListOptions::default())
+        let members: Vec<Arc<Value>> = cluster
+            .list_shared(kind("pods")?, ns, &ListOptions::default())
             .await?
             .items
             .into_iter()
             .filter(|p| identity::ordinal_of(set.name(), p.name()).is_some())
             .collect();
         let pods = podcontrol::claim_pods(cluster, &set, &selector, members).await?;
+        // The plan reads owned values; a set has few pods, so copying its own is cheap.
+        let pods: Vec<Value> = pods.iter().map(|p| (**p).clone()).collect();
         if set.deletion_timestamp().is_some() {
             return Ok(Action::Done);
         }
