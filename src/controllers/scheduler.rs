@@ -495,7 +495,7 @@ mod tests {
             m,
             vec![Misfit::Insufficient("cpu"), Misfit::Insufficient("memory")]
         );
-        let full = vec![Arc::new(pod(json!({}))); 3];
+        let full: Vec<Arc<Value>> = (0..3).map(|_| Arc::new(pod(json!({})))).collect();
         assert_eq!(
             misfits(&pod(json!({})), &node(), &full),
             vec![Misfit::TooManyPods]
