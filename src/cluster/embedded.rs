@@ -27,7 +27,14 @@ pub struct EmbeddedCluster {
     log_dir: PathBuf,
     /// Pod metrics from the node agent's cgroups (none without a cgroup parent).
     metrics: PodMetricsSource,
+    /// Bounds the store writes running on tokio's blocking pool. Writes are serialized by the
+    /// store anyway; without a bound, a burst of 500 pod creations parked 250 threads on
+    /// the store's lock (each thread with its own allocator heap: +500 MiB RSS).
+    write_slots: tokio::sync::Semaphore,
 }
+
+/// Store writes in flight on the blocking pool: one committing, one syncing, one queued.
+const WRITE_SLOTS: usize = 3;
 
 impl EmbeddedCluster {
     pub fn new(store: Arc<Store>, log_dir: PathBuf) -> EmbeddedCluster {
@@ -35,6 +42,7 @@ impl EmbeddedCluster {
             store,
             log_dir,
             metrics: PodMetricsSource::new(None),
+            write_slots: tokio::sync::Semaphore::new(WRITE_SLOTS),
         }
     }
 
@@ -48,14 +56,26 @@ impl EmbeddedCluster {
         &self.store
     }
 
+    /// Run store writes on the blocking pool, then wait for them to be durable without
+    /// holding a thread (see `store::durable`).
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Store) -> ApiResult<T> + Send + 'static,
     ) -> ApiResult<T> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
+        let _slot = self
+            .write_slots
+            .acquire()
             .await
-            .map_err(|e| ApiError::internal(format!("store task failed: {e}")))?
+            .map_err(|_| ApiError::internal("store closed"))?;
+        let store = self.store.clone();
+        let (result, revision) = tokio::task::spawn_blocking(move || store.deferring_durability(f))
+            .await
+            .map_err(|e| ApiError::internal(format!("store task failed: {e}")))?;
+        drop(_slot);
+        if let Some(revision) = revision {
+            self.store.wait_durable_async(revision).await?;
+        }
+        result
     }
 }
 

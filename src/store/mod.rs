@@ -6,6 +6,7 @@
 //! publishes the changes. Readers only take the cache's read lock.
 
 mod db;
+mod durable;
 mod lifecycle;
 mod txn;
 pub mod watch;
@@ -19,6 +20,7 @@ use crate::api::kinds::KindInfo;
 use crate::api::object::ObjectKey;
 use crate::api::request::EventType;
 use db::Db;
+use durable::SyncState;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -61,15 +63,8 @@ pub struct Store {
     opts: StoreOptions,
     sync: Mutex<SyncState>,
     synced_cv: Condvar,
-}
-
-/// Group commit bookkeeping: what is on disk, what waits for the next fsync.
-#[derive(Default)]
-struct SyncState {
-    synced: u64,
-    failed: u64,
-    syncing: bool,
-    pending: Vec<Arc<Change>>,
+    /// The synced revision, for writers waiting without a thread (`wait_durable_async`).
+    synced_tx: tokio::sync::watch::Sender<u64>,
 }
 
 /// Why the store could not be opened.
@@ -106,6 +101,7 @@ impl Store {
                 ..Default::default()
             }),
             synced_cv: Condvar::new(),
+            synced_tx: tokio::sync::watch::Sender::new(loaded.revision),
         };
         store
             .ensure_system_namespaces()
@@ -250,55 +246,10 @@ impl Store {
             sync.pending.extend(changes);
         }
         drop(_w);
-        self.wait_durable(revision)?;
-        Ok(result)
-    }
-
-    /// Block until `revision` is on disk; the first waiter performs the fsync for everyone
-    /// queued, then publishes their changes to watchers (only durable changes are watched).
-    fn wait_durable(&self, revision: u64) -> ApiResult<()> {
-        let poisoned = || ApiError::internal("store sync lock poisoned");
-        let mut st = self.sync.lock().map_err(|_| poisoned())?;
-        loop {
-            if st.synced >= revision {
-                return Ok(());
-            }
-            if st.failed >= revision {
-                return Err(ApiError::internal(format!(
-                    "store: writing revision {revision} to disk failed; the change may be lost"
-                )));
-            }
-            if st.syncing {
-                st = self.synced_cv.wait(st).map_err(|_| poisoned())?;
-                continue;
-            }
-            st.syncing = true;
-            let batch = std::mem::take(&mut st.pending);
-            let upto = batch
-                .last()
-                .map(|c| c.revision)
-                .unwrap_or(revision)
-                .max(revision);
-            drop(st);
-            let result = if self.opts.durable {
-                self.db.sync()
-            } else {
-                Ok(())
-            };
-            st = self.sync.lock().map_err(|_| poisoned())?;
-            st.syncing = false;
-            match result {
-                Ok(()) => {
-                    st.synced = st.synced.max(upto);
-                    self.hub.publish(&batch);
-                }
-                Err(e) => {
-                    tracing::error!("store fsync failed: {e}");
-                    st.failed = st.failed.max(upto);
-                }
-            }
-            self.synced_cv.notify_all();
+        if !durable::defer(revision) {
+            self.wait_durable(revision)?;
         }
+        Ok(result)
     }
 
     /// Start watching. With `from: None` the current objects are returned as the initial

@@ -416,3 +416,71 @@ fn list_filters_by_namespace_and_predicate() {
         5
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deferred_writes_become_durable_and_watched_without_blocking_a_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(open(&dir));
+    let po = lookup("po").unwrap();
+    let mut watch = s.watch(po, None, None).unwrap();
+    // Many writers at once, as a controller's burst of creations: each commits, records
+    // the revision it needs on disk, and waits for it asynchronously.
+    let writers = (0..50).map(|i| {
+        let s = s.clone();
+        tokio::spawn(async move {
+            let (created, revision) = tokio::task::spawn_blocking(move || {
+                s.deferring_durability(|st| {
+                    st.create(pod(&format!("p{i}"), "default", json!({})), &w())
+                })
+            })
+            .await
+            .unwrap();
+            let created = created.unwrap();
+            let revision = revision.expect("a write records its revision");
+            assert_eq!(created.resource_version(), revision.to_string());
+            revision
+        })
+    });
+    let mut revisions = Vec::new();
+    for h in writers {
+        revisions.push(h.await.unwrap());
+    }
+    for r in &revisions {
+        s.wait_durable_async(*r).await.unwrap();
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 50 {
+        let c = tokio::time::timeout(std::time::Duration::from_secs(5), watch.receiver.rx.recv())
+            .await
+            .expect("every durable change is watched")
+            .unwrap();
+        seen.insert(c.revision);
+    }
+    assert_eq!(seen, revisions.iter().copied().collect());
+    // Nothing written: nothing to wait for.
+    let (got, revision) = s.deferring_durability(|st| st.get(po, Some("default"), "p0"));
+    assert!(got.is_ok());
+    assert_eq!(revision, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deferred_write_whose_writer_stops_waiting_still_reaches_watchers() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(open(&dir));
+    let po = lookup("po").unwrap();
+    let mut watch = s.watch(po, None, None).unwrap();
+    let store = s.clone();
+    // The writer never calls wait_durable_async (its request was cancelled).
+    tokio::task::spawn_blocking(move || {
+        store.deferring_durability(|st| st.create(pod("lone", "default", json!({})), &w()))
+    })
+    .await
+    .unwrap()
+    .0
+    .unwrap();
+    let c = tokio::time::timeout(std::time::Duration::from_secs(5), watch.receiver.rx.recv())
+        .await
+        .expect("published without anyone waiting")
+        .unwrap();
+    assert_eq!(c.object.name(), "lone");
+}
