@@ -12,6 +12,7 @@ pub mod quantity;
 pub mod request;
 pub mod schema;
 pub mod selector;
+pub mod services;
 pub mod table;
 pub mod text;
 pub mod validation;

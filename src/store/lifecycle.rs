@@ -13,7 +13,7 @@ use crate::api::request::{
     WriteOptions,
 };
 use crate::api::{defaults, patch, schema, validation};
-use crate::store::{Store, Txn};
+use crate::store::{Store, Txn, service_alloc};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -197,6 +197,9 @@ pub fn create(
         // Needs the uid, so after defaulting and validation (as the job strategy does).
         defaults::generate_job_selector(&mut obj);
     }
+    if kind.kind == "Service" {
+        service_alloc::allocate(txn, &key, &mut obj)?;
+    }
     // The status an object starts with replaces what the client sent (Nodes report their own).
     let status = initial_status(kind, &obj);
     if let Some(map) = obj.as_object_mut() {
@@ -341,7 +344,13 @@ pub fn update(
             }
         }
         defaults::apply_defaults(kind, &mut n);
+        if kind.kind == "Service" {
+            service_alloc::keep_allocated(&mut n, &current);
+        }
         invalid(kind, &n, validation::validate_update(kind, &n, &current))?;
+        if kind.kind == "Service" {
+            service_alloc::allocate(txn, &key, &mut n)?;
+        }
         if current.deletion_timestamp().is_some() {
             let old = current.finalizers();
             let added: Vec<String> = n

@@ -8,6 +8,7 @@
 mod db;
 mod durable;
 mod lifecycle;
+mod service_alloc;
 mod txn;
 pub mod watch;
 

@@ -8,8 +8,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-/// The default `--service-node-port-range` of the API server.
-pub(crate) const NODE_PORT_RANGE: (i64, i64) = (30000, 32767);
+pub(crate) use crate::api::services::NODE_PORT_RANGE;
 
 /// `clusterIP: None` (or `clusterIPs: [None]`): a headless service.
 pub(crate) fn is_headless(spec: &Value) -> bool {
