@@ -4,6 +4,7 @@
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod endpoints;
 pub mod gc;
 pub mod job;
 pub mod namespace;
@@ -59,6 +60,10 @@ pub fn start_all(cluster: Arc<dyn Cluster>) -> Vec<JoinHandle<()>> {
     handles.extend(runtime::spawn(
         cluster.clone(),
         Arc::new(cronjob::CronJobController),
+    ));
+    handles.extend(runtime::spawn(
+        cluster.clone(),
+        Arc::new(endpoints::EndpointsController::default()),
     ));
     handles
 }
