@@ -180,6 +180,15 @@ pub async fn connect(state: &Path, serve_socket: bool) -> Result<Connection, Str
 /// registers this machine as a Node and runs the pods bound to it. The scheduler runs with
 /// it: binding pods is only useful where a node agent will run them (and a bound pod waits
 /// for its node agent to confirm its deletion).
+/// The nftables table the service proxy owns: `PEAPOD_SERVICE_PROXY_TABLE` (tests use their
+/// own), else `peapod-svc`.
+fn proxy_table() -> String {
+    std::env::var("PEAPOD_SERVICE_PROXY_TABLE")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| crate::net::proxy::DEFAULT_TABLE.to_string())
+}
+
 fn start_node_agent(cluster: Arc<dyn Cluster>, state: &Path) -> Vec<JoinHandle<()>> {
     let name = crate::node::info::hostname();
     let opts = crate::node::NodeOptions {
@@ -205,6 +214,10 @@ fn start_node_agent(cluster: Arc<dyn Cluster>, state: &Path) -> Vec<JoinHandle<(
                 cluster.clone(),
                 Arc::new(crate::controllers::scheduler::Scheduler::default()),
             ));
+            handles.push(tokio::spawn(crate::node::service_proxy::run(
+                cluster.clone(),
+                crate::net::proxy::Proxy::new(proxy_table()),
+            )));
             handles.push(tokio::spawn(crate::node::agent::run(cluster, opts)));
         }
         Err(e) => eprintln!("peapod: pods will not run: {e}"),

@@ -6,6 +6,7 @@ pub mod agent;
 pub mod info;
 pub mod kubelet;
 pub mod probe;
+pub mod service_proxy;
 pub mod volumes;
 
 use crate::api::error::ApiResult;
