@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 const BACKENDS: usize = 3;
 const BACKEND_PORT: u16 = 8080;
+/// A blocking sink server for the benchmark: reads to EOF, answers `k`, closes.
+const SINK_PORT: u16 = 8081;
 
 fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().expect("run ip");
@@ -95,13 +97,21 @@ impl Net {
         // Forwarding, route_localnet and nf_call_iptables, on this bridge only.
         peapod::net::proxy::prepare_bridge(&br).expect("prepare bridge");
         // The service CIDR routes to the bridge, so local clients pick the bridge address.
-        ip(&["route", "add", &format!("10.{}.128.0/24", self.x), "dev", &br]);
+        ip(&[
+            "route",
+            "add",
+            &format!("10.{}.128.0/24", self.x),
+            "dev",
+            &br,
+        ]);
         for i in 0..BACKENDS {
             let ns = format!("ppsvc-{}-{i}", self.id);
             let veth = format!("ppv{}{i}", self.id);
             ip(&["netns", "add", &ns]);
             self.namespaces.push(ns.clone());
-            ip(&["link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
+            ip(&[
+                "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+            ]);
             ip(&["link", "set", &veth, "master", &br, "up"]);
             peapod::net::proxy::prepare_port(&veth).expect("hairpin on the pod's port");
             let addr = format!("{}/24", self.backend_ip(i));
@@ -111,6 +121,7 @@ impl Net {
             let gw = self.host_ip().to_string();
             ip(&["-n", &ns, "route", "add", "default", "via", &gw]);
             self.start_servers(&ns, format!("backend-{i}"));
+            self.start_sink(&ns);
         }
         // The servers bind inside their namespaces before the test connects.
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -121,6 +132,24 @@ impl Net {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
+    }
+
+    /// The benchmark's sink server on SINK_PORT inside `ns` (blocking accept, so no polling
+    /// delay per connection; Drop wakes it with one last connection).
+    fn start_sink(&mut self, ns: &str) {
+        let stop = self.stop.clone();
+        self.servers.push(in_netns(ns, move || {
+            let l = TcpListener::bind(("0.0.0.0", SINK_PORT)).expect("bind sink");
+            let mut buf = vec![0u8; 1 << 16];
+            while !stop.load(Ordering::Relaxed) {
+                let Ok((mut s, _)) = l.accept() else {
+                    continue;
+                };
+                while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+                use std::io::Write;
+                let _ = s.write_all(b"k");
+            }
+        }));
     }
 
     /// A TCP server answering `name` and closing, and a UDP server answering `name` to
@@ -183,6 +212,10 @@ impl Drop for Net {
     fn drop(&mut self) {
         let _ = self.proxy.remove();
         self.stop.store(true, Ordering::Relaxed);
+        for i in 0..self.namespaces.len() {
+            let addr = SocketAddr::from((self.backend_ip(i), SINK_PORT));
+            let _ = TcpStream::connect_timeout(&addr, Duration::from_millis(200));
+        }
         for s in self.servers.drain(..) {
             let _ = s.join();
         }
@@ -244,13 +277,21 @@ fn cluster_ip_balances_sticks_follows_endpoints_and_rejects_as_root() {
     // Three endpoints: every backend answers.
     net.proxy.sync(&[net.service(&[0, 1, 2])]).expect("sync");
     let seen = spread(vip, 60);
-    assert_eq!(names(&seen), ["backend-0", "backend-1", "backend-2"], "{seen:?}");
+    assert_eq!(
+        names(&seen),
+        ["backend-0", "backend-1", "backend-2"],
+        "{seen:?}"
+    );
 
     // From a "pod" on the bridge too, itself included (hairpin).
     let seen = in_netns(&net.namespaces[0], move || spread(vip, 60))
         .join()
         .expect("pod client");
-    assert_eq!(names(&seen), ["backend-0", "backend-1", "backend-2"], "{seen:?}");
+    assert_eq!(
+        names(&seen),
+        ["backend-0", "backend-1", "backend-2"],
+        "{seen:?}"
+    );
 
     // UDP is balanced per flow.
     let mut udp = net.service(&[0, 1, 2]);
@@ -283,10 +324,18 @@ fn cluster_ip_balances_sticks_follows_endpoints_and_rejects_as_root() {
     net.proxy.sync(&[np]).expect("sync nodeport");
     let via_host = SocketAddr::from((net.host_ip(), 31080));
     let seen = spread(via_host, 45);
-    assert_eq!(names(&seen), ["backend-0", "backend-1", "backend-2"], "{seen:?}");
+    assert_eq!(
+        names(&seen),
+        ["backend-0", "backend-1", "backend-2"],
+        "{seen:?}"
+    );
     let via_lo = SocketAddr::from((Ipv4Addr::LOCALHOST, 31080));
     let seen = spread(via_lo, 45);
-    assert_eq!(names(&seen), ["backend-0", "backend-1", "backend-2"], "{seen:?}");
+    assert_eq!(
+        names(&seen),
+        ["backend-0", "backend-1", "backend-2"],
+        "{seen:?}"
+    );
 
     // An endpoint removed gets no more traffic.
     net.proxy.sync(&[net.service(&[0, 2])]).expect("sync two");
@@ -301,7 +350,11 @@ fn cluster_ip_balances_sticks_follows_endpoints_and_rejects_as_root() {
         let start = Instant::now();
         let err = ask(addr).expect_err("no endpoints must refuse");
         assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{addr}: {err}");
-        assert!(start.elapsed() < Duration::from_millis(500), "{addr}: {:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_millis(500),
+            "{addr}: {:?}",
+            start.elapsed()
+        );
     }
 
     // Removing the table removes every rule: the ClusterIP is a plain unrouted address again.
@@ -372,11 +425,18 @@ subsets:
     let vip = SocketAddr::from((cluster_ip, 80));
     let deadline = Instant::now() + Duration::from_secs(10);
     while ask(vip).is_err() {
-        assert!(Instant::now() < deadline, "the proxy never programmed {vip}");
+        assert!(
+            Instant::now() < deadline,
+            "the proxy never programmed {vip}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let seen = spread(vip, 60);
-    assert_eq!(names(&seen), ["backend-0", "backend-1", "backend-2"], "{seen:?}");
+    assert_eq!(
+        names(&seen),
+        ["backend-0", "backend-1", "backend-2"],
+        "{seen:?}"
+    );
     let listing = Command::new("nft")
         .args(["list", "table", "ip", net.proxy.table()])
         .output()
@@ -394,7 +454,108 @@ subsets:
         if !String::from_utf8_lossy(&out.stdout).contains("svc/default/web") {
             break;
         }
-        assert!(Instant::now() < deadline, "rules of the deleted Service stayed");
+        assert!(
+            Instant::now() < deadline,
+            "rules of the deleted Service stayed"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// One sink exchange: connect, send `bytes`, half-close, wait for the answer.
+fn sink(addr: SocketAddr, bytes: usize) {
+    use std::io::Write;
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect sink");
+    let chunk = vec![7u8; 1 << 16];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        s.write_all(&chunk[..n]).expect("send");
+        left -= n;
+    }
+    s.shutdown(std::net::Shutdown::Write).expect("half-close");
+    let mut k = [0u8; 1];
+    s.read_exact(&mut k).expect("answer");
+}
+
+/// Connections per second and MiB/s to `addr`.
+fn measure(addr: SocketAddr) -> (f64, f64) {
+    const CONNECTIONS: usize = 3000;
+    const BYTES: usize = 512 << 20;
+    let start = Instant::now();
+    for _ in 0..CONNECTIONS {
+        sink(addr, 0);
+    }
+    let rate = CONNECTIONS as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    sink(addr, BYTES);
+    let mib_s = (BYTES >> 20) as f64 / start.elapsed().as_secs_f64();
+    (rate, mib_s)
+}
+
+/// A minimal userspace proxy for comparison (what a userspace kube-proxy does per
+/// connection): accept on loopback, connect to `backend`, copy both ways on two threads.
+/// Returns its address; it serves until the process ends (its threads only block on
+/// sockets on loopback and in the test's namespaces).
+fn userspace_proxy(backend: SocketAddr) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind userspace proxy");
+    let addr = l.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for client in l.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(backend) else {
+                continue;
+            };
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c2, &mut s2);
+                let _ = s2.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let (mut c, mut s) = (client, server);
+                let _ = std::io::copy(&mut s, &mut c);
+            });
+        }
+    });
+    addr
+}
+
+/// The benchmark: connection rate and throughput from the host through a ClusterIP
+/// (one endpoint, so both paths reach the same server) versus directly to the pod IP, and
+/// through a userspace relay for the design choice. Prints the numbers; fails if the
+/// ClusterIP path loses more than half of either.
+#[test]
+fn cluster_ip_costs_little_versus_direct_as_root() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test programs nftables and network namespaces: run it as root"
+    );
+    let net = Net::new();
+    let mut svc = net.service(&[0]);
+    svc.endpoints[0].port = SINK_PORT;
+    net.proxy.sync(&[svc]).expect("sync");
+    let direct = SocketAddr::from((net.backend_ip(0), SINK_PORT));
+    let vip = SocketAddr::from((net.cluster_ip(), 80));
+    // Warm up both paths (ARP, conntrack, page cache of the code).
+    for _ in 0..100 {
+        sink(direct, 0);
+        sink(vip, 0);
+    }
+    let user = userspace_proxy(direct);
+    for _ in 0..100 {
+        sink(user, 0);
+    }
+    let (d_rate, d_tput) = measure(direct);
+    let (v_rate, v_tput) = measure(vip);
+    let (u_rate, u_tput) = measure(user);
+    eprintln!(
+        "direct:          {d_rate:8.0} connections/s {d_tput:8.0} MiB/s\nClusterIP (nft): {v_rate:8.0} connections/s {v_tput:8.0} MiB/s\nuserspace proxy: {u_rate:8.0} connections/s {u_tput:8.0} MiB/s"
+    );
+    assert!(
+        v_rate > d_rate * 0.5,
+        "ClusterIP rate {v_rate:.0}/s vs direct {d_rate:.0}/s"
+    );
+    assert!(
+        v_tput > d_tput * 0.5,
+        "ClusterIP {v_tput:.0} MiB/s vs direct {d_tput:.0} MiB/s"
+    );
 }

@@ -25,12 +25,17 @@ const RETRY: Duration = Duration::from_secs(2);
 
 /// Every service port the proxy should program, from the current Services and Endpoints.
 pub async fn desired_ports(cluster: &dyn Cluster) -> ApiResult<Vec<ServicePort>> {
-    let kind = |r: &str| {
-        kinds::lookup(r).ok_or_else(|| ApiError::internal(format!("{r} kind missing")))
-    };
+    let kind =
+        |r: &str| kinds::lookup(r).ok_or_else(|| ApiError::internal(format!("{r} kind missing")));
     let opts = ListOptions::default();
-    let services = cluster.list_shared(kind("services")?, None, &opts).await?.items;
-    let endpoints = cluster.list_shared(kind("endpoints")?, None, &opts).await?.items;
+    let services = cluster
+        .list_shared(kind("services")?, None, &opts)
+        .await?
+        .items;
+    let endpoints = cluster
+        .list_shared(kind("endpoints")?, None, &opts)
+        .await?
+        .items;
     let by_name: HashMap<(&str, &str), &Value> = endpoints
         .iter()
         .map(|e| ((e.namespace().unwrap_or(""), e.name()), e.as_ref()))

@@ -176,10 +176,7 @@ fn assign_cluster_ip(svc: &mut Value, cidr: Ipv4Cidr, used: &BTreeSet<Ipv4Addr>)
 
 fn assign_node_ports(svc: &mut Value, mut used: BTreeSet<i64>) -> ApiResult<()> {
     let name = svc.name().to_string();
-    let Some(ports) = svc
-        .pointer_mut("/spec/ports")
-        .and_then(Value::as_array_mut)
-    else {
+    let Some(ports) = svc.pointer_mut("/spec/ports").and_then(Value::as_array_mut) else {
         return Ok(());
     };
     let mut causes = Vec::new();

@@ -94,7 +94,10 @@ fn headless_and_external_name_get_no_address() {
     let dir = tempfile::tempdir().unwrap();
     let s = open(&dir);
     let h = s
-        .create(svc("h", json!({"clusterIP": "None", "selector": {"a": "b"}})), &w())
+        .create(
+            svc("h", json!({"clusterIP": "None", "selector": {"a": "b"}})),
+            &w(),
+        )
         .unwrap();
     assert_eq!(h["spec"]["clusterIP"], "None");
     assert_eq!(h["spec"]["clusterIPs"], json!(["None"]));
@@ -220,7 +223,10 @@ fn concurrent_creates_never_share_an_address() {
                         let o = s
                             .create(svc(&format!("t{t}-{i}"), json!({"type": "NodePort"})), &w())
                             .unwrap();
-                        (ip_of(&o), o["spec"]["ports"][0]["nodePort"].as_i64().unwrap())
+                        (
+                            ip_of(&o),
+                            o["spec"]["ports"][0]["nodePort"].as_i64().unwrap(),
+                        )
                     })
                     .collect::<Vec<_>>()
             })

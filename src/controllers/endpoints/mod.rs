@@ -149,7 +149,10 @@ impl EndpointsController {
             precondition_uid: Some(ep.uid().to_string()),
             ..Default::default()
         };
-        match cluster.delete(ep_kind, namespace_of(key), &key.name, &opts).await {
+        match cluster
+            .delete(ep_kind, namespace_of(key), &key.name, &opts)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e),
@@ -200,7 +203,10 @@ impl EndpointsController {
                    "metadata": {"name": service.name(), "namespace": ns.unwrap_or("default")}})
         });
         ep["metadata"]["labels"] = Value::Object(labels);
-        if !ep.pointer("/metadata/annotations").is_some_and(Value::is_object) {
+        if !ep
+            .pointer("/metadata/annotations")
+            .is_some_and(Value::is_object)
+        {
             ep["metadata"]["annotations"] = json!({});
         }
         ep["metadata"]["annotations"][TRIGGER_TIME_ANNOTATION] =
@@ -217,9 +223,9 @@ impl EndpointsController {
             match cluster.create(ep, &opts).await {
                 Ok(_) => Ok(()),
                 // Someone (a user, for a selector service) created it meanwhile: next pass.
-                Err(e) if e.reason == crate::api::error::Reason::AlreadyExists => {
-                    Err(ApiError::conflict("endpoints", service.name(), "created concurrently"))
-                }
+                Err(e) if e.reason == crate::api::error::Reason::AlreadyExists => Err(
+                    ApiError::conflict("endpoints", service.name(), "created concurrently"),
+                ),
                 Err(e) => Err(e),
             }
         } else {

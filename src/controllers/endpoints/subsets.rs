@@ -56,7 +56,10 @@ fn belongs(pod: &Value, include_terminating: bool) -> bool {
 
 fn address(pod: &Value, service: &Value) -> Value {
     let mut a = Map::new();
-    a.insert("ip".into(), json!(pod.str_at("/status/podIP").unwrap_or("")));
+    a.insert(
+        "ip".into(),
+        json!(pod.str_at("/status/podIP").unwrap_or("")),
+    );
     // A pod with hostname and a subdomain naming this service gets a DNS record by name.
     if let Some(h) = pod.str_at("/spec/hostname").filter(|h| !h.is_empty())
         && pod.str_at("/spec/subdomain") == Some(service.name())
@@ -102,8 +105,14 @@ fn sort_key_ip(a: &Value) -> (Option<std::net::IpAddr>, String) {
     (ip.parse().ok(), ip.to_string())
 }
 
+/// One subset being built: its ports, ready and not-ready addresses.
+type Group = (Vec<Value>, Vec<Value>, Vec<Value>);
+
 /// The subsets of `service` given the pods its selector matches.
-pub fn compute_subsets<'a>(service: &Value, pods: impl IntoIterator<Item = &'a Value>) -> Vec<Value> {
+pub fn compute_subsets<'a>(
+    service: &Value,
+    pods: impl IntoIterator<Item = &'a Value>,
+) -> Vec<Value> {
     let publish_not_ready = service
         .pointer("/spec/publishNotReadyAddresses")
         .and_then(Value::as_bool)
@@ -113,8 +122,8 @@ pub fn compute_subsets<'a>(service: &Value, pods: impl IntoIterator<Item = &'a V
         .and_then(Value::as_array)
         .map(|a| a.iter().collect())
         .unwrap_or_default();
-    // Resolved port list (as canonical JSON text for grouping) → (ports, ready, not ready).
-    let mut groups: BTreeMap<String, (Vec<Value>, Vec<Value>, Vec<Value>)> = BTreeMap::new();
+    // Resolved port list (as canonical JSON text for grouping) → its subset.
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     for pod in pods {
         if !belongs(pod, publish_not_ready) {
             continue;

@@ -118,7 +118,10 @@ async fn terminating_and_finished_pods_are_excluded() {
     let c = c.as_ref();
     let ctl = EndpointsController::default();
     c.create(
-        service("web", json!({"selector": {"app": "web"}, "ports": [{"port": 80}]})),
+        service(
+            "web",
+            json!({"selector": {"app": "web"}, "ports": [{"port": 80}]}),
+        ),
         &WriteOptions::default(),
     )
     .await
@@ -131,7 +134,10 @@ async fn terminating_and_finished_pods_are_excluded() {
     ctl.reconcile(c, &key("web")).await.unwrap();
     let ep = endpoints(c, "web").await.unwrap();
     assert_eq!(ips(&ep, "addresses"), ["10.88.0.2", "10.88.0.3"]);
-    assert_eq!(ep["subsets"][0]["ports"], json!([{"port": 80, "protocol": "TCP"}]));
+    assert_eq!(
+        ep["subsets"][0]["ports"],
+        json!([{"port": 80, "protocol": "TCP"}])
+    );
     // Bound to a node, the pod stays while terminating; it leaves the endpoints at once.
     c.delete(
         lookup("po").unwrap(),
@@ -176,9 +182,12 @@ async fn services_without_selector_keep_user_endpoints_and_deleted_services_lose
     let (_d, c) = cluster();
     let c = c.as_ref();
     let ctl = EndpointsController::default();
-    c.create(service("ext", json!({"ports": [{"port": 5432}]})), &WriteOptions::default())
-        .await
-        .unwrap();
+    c.create(
+        service("ext", json!({"ports": [{"port": 5432}]})),
+        &WriteOptions::default(),
+    )
+    .await
+    .unwrap();
     let user = json!({"apiVersion": "v1", "kind": "Endpoints",
         "metadata": {"name": "ext", "namespace": "default"},
         "subsets": [{"addresses": [{"ip": "192.0.2.1"}], "ports": [{"port": 5432}]}]});
@@ -187,7 +196,10 @@ async fn services_without_selector_keep_user_endpoints_and_deleted_services_lose
     let ep = endpoints(c, "ext").await.unwrap();
     assert_eq!(ips(&ep, "addresses"), ["192.0.2.1"]);
     c.create(
-        service("web", json!({"clusterIP": "None", "selector": {"app": "web"}})),
+        service(
+            "web",
+            json!({"clusterIP": "None", "selector": {"app": "web"}}),
+        ),
         &WriteOptions::default(),
     )
     .await
@@ -234,9 +246,7 @@ fn pod_events_reach_the_services_they_match_and_left() {
             service("web", json!({"selector": {"app": "web"}})),
         ),
     );
-    let p = |app: &str| {
-        json!({"metadata": {"name": "p", "namespace": "default", "labels": {"app": app}}})
-    };
+    let p = |app: &str| json!({"metadata": {"name": "p", "namespace": "default", "labels": {"app": app}}});
     let names = |keys: Vec<ObjectKey>| keys.into_iter().map(|k| k.name).collect::<Vec<_>>();
     assert_eq!(
         names(ctl.keys_for(pods, &ev(EventType::Added, p("web")))),

@@ -79,7 +79,12 @@ impl Proxy {
         let script = render::render(&self.table, &self.existing(), ports);
         run_nft(&["-f", "-"], Some(&script))
             .map(|_| ())
-            .map_err(|e| format!("programming service rules in nftables table ip {} failed: {e}", self.table))
+            .map_err(|e| {
+                format!(
+                    "programming service rules in nftables table ip {} failed: {e}",
+                    self.table
+                )
+            })
     }
 
     /// Remove the table and every rule in it.

@@ -64,7 +64,11 @@ fn u16_at(v: &Value, key: &str) -> Option<u16> {
 
 /// The ready endpoints of `endpoints` for the service port named `port_name` with this
 /// protocol (Endpoints name their ports after the service's ports).
-fn ready_endpoints(endpoints: Option<&Value>, port_name: &str, protocol: Protocol) -> Vec<Endpoint> {
+fn ready_endpoints(
+    endpoints: Option<&Value>,
+    port_name: &str,
+    protocol: Protocol,
+) -> Vec<Endpoint> {
     let mut out = Vec::new();
     let subsets = endpoints
         .and_then(|e| e.get("subsets"))
@@ -90,7 +94,11 @@ fn ready_endpoints(endpoints: Option<&Value>, port_name: &str, protocol: Protoco
             .into_iter()
             .flatten()
         {
-            if let Some(ip) = a.get("ip").and_then(Value::as_str).and_then(|s| s.parse().ok()) {
+            if let Some(ip) = a
+                .get("ip")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok())
+            {
                 out.push(Endpoint { ip, port });
             }
         }
@@ -131,14 +139,19 @@ pub fn service_ports(service: &Value, endpoints: Option<&Value>) -> Vec<ServiceP
         .into_iter()
         .flatten()
     {
-        let Some(protocol) = Protocol::parse(p.get("protocol").and_then(Value::as_str).unwrap_or(""))
+        let Some(protocol) =
+            Protocol::parse(p.get("protocol").and_then(Value::as_str).unwrap_or(""))
         else {
             continue;
         };
         let Some(port) = u16_at(p, "port") else {
             continue;
         };
-        let port_name = p.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let port_name = p
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         out.push(ServicePort {
             namespace: service.namespace().unwrap_or("default").to_string(),
             name: service.name().to_string(),
@@ -147,7 +160,11 @@ pub fn service_ports(service: &Value, endpoints: Option<&Value>) -> Vec<ServiceP
             protocol,
             cluster_ip,
             port,
-            node_port: if node_ports { u16_at(p, "nodePort") } else { None },
+            node_port: if node_ports {
+                u16_at(p, "nodePort")
+            } else {
+                None
+            },
             affinity_timeout_seconds,
         });
     }

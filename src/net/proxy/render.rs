@@ -104,7 +104,12 @@ fn affinity_set(sp: &ServicePort, ep: &Endpoint, timeout: u32) -> String {
 pub fn render(table: &str, existing: &Existing, ports: &[ServicePort]) -> String {
     let mut ports: Vec<&ServicePort> = ports.iter().collect();
     ports.sort_by(|a, b| {
-        (&a.namespace, &a.name, a.protocol, a.port).cmp(&(&b.namespace, &b.name, b.protocol, b.port))
+        (&a.namespace, &a.name, a.protocol, a.port).cmp(&(
+            &b.namespace,
+            &b.name,
+            b.protocol,
+            b.port,
+        ))
     });
     let mut chains: Vec<(String, Vec<String>)> = Vec::new();
     let mut sets: Vec<(String, String)> = Vec::new();
@@ -183,10 +188,18 @@ pub fn render(table: &str, existing: &Existing, ports: &[ServicePort]) -> String
         .map(|(n, _)| *n)
         .chain(sets.iter().map(|(n, _)| n.as_str()))
         .collect();
-    for stale in existing.chains.iter().filter(|c| !wanted_chains.contains(c.as_str())) {
+    for stale in existing
+        .chains
+        .iter()
+        .filter(|c| !wanted_chains.contains(c.as_str()))
+    {
         let _ = writeln!(out, "delete chain {t} {stale}");
     }
-    for stale in existing.sets.iter().filter(|s| !wanted_sets.contains(s.as_str())) {
+    for stale in existing
+        .sets
+        .iter()
+        .filter(|s| !wanted_sets.contains(s.as_str()))
+    {
         let _ = writeln!(out, "delete set {t} {stale}");
     }
     for (name, def) in BASE_CHAINS {

@@ -70,7 +70,10 @@ add rule ip t filter-input fib daddr type local meta l4proto . th dport @no-endp
 add rule ip t filter-output fib daddr type local meta l4proto . th dport @no-endpoint-nodeports reject
 "
     );
-    assert!(s.lines().all(|l| l.contains(" ip t ") || l.ends_with(" ip t")));
+    assert!(
+        s.lines()
+            .all(|l| l.contains(" ip t ") || l.ends_with(" ip t"))
+    );
 }
 
 #[test]
@@ -204,9 +207,11 @@ fn service_ports_from_objects() {
     assert_eq!(ports[0].endpoints, [ep(5, 8080), ep(6, 8080), ep(8, 8081)]);
     assert_eq!(ports[1].protocol, Protocol::Udp);
     assert_eq!(ports[1].endpoints, [ep(8, 5353)]);
-    let headless = json!({"metadata": {"name": "h"}, "spec": {"clusterIP": "None", "ports": [{"port": 80}]}});
+    let headless =
+        json!({"metadata": {"name": "h"}, "spec": {"clusterIP": "None", "ports": [{"port": 80}]}});
     assert!(service_ports(&headless, Some(&eps)).is_empty());
-    let external = json!({"metadata": {"name": "x"}, "spec": {"type": "ExternalName", "externalName": "a.b"}});
+    let external =
+        json!({"metadata": {"name": "x"}, "spec": {"type": "ExternalName", "externalName": "a.b"}});
     assert!(service_ports(&external, None).is_empty());
     let plain = json!({"metadata": {"name": "p"}, "spec": {"clusterIP": "10.96.1.3", "ports": [{"port": 80}]}});
     let p = service_ports(&plain, None);
