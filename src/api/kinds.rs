@@ -232,6 +232,16 @@ pub static KINDS: &[KindInfo] = &[
         true
     ),
     kind!("Job", "batch", "jobs", "job", true, &["job"], ALL, true),
+    kind!(
+        "EndpointSlice",
+        "discovery.k8s.io",
+        "endpointslices",
+        "endpointslice",
+        true,
+        NONE,
+        NONE,
+        false
+    ),
 ];
 
 /// Resolve what a user typed: kind (`Pod`), plural (`pods`), singular, short name (`po`),

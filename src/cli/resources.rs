@@ -131,11 +131,11 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(
             lines[0],
-            "NAME                     SHORTNAMES   APIVERSION   NAMESPACED   KIND"
+            "NAME                     SHORTNAMES   APIVERSION            NAMESPACED   KIND"
         );
         assert_eq!(
             lines[1],
-            "configmaps               cm           v1           true         ConfigMap"
+            "configmaps               cm           v1                    true         ConfigMap"
         );
         assert!(
             lines
@@ -144,8 +144,8 @@ mod tests {
             "{out}"
         );
         assert!(
-            lines.last().unwrap().starts_with("jobs "),
-            "batch last, sorted by name: {out}"
+            lines.last().unwrap().starts_with("endpointslices "),
+            "discovery.k8s.io last, sorted by name: {out}"
         );
         let names = resources(&["-o", "name", "--namespaced=false"]);
         assert_eq!(names, "namespaces\nnodes\npersistentvolumes\n");

@@ -165,7 +165,7 @@ mod tests {
             .iter()
             .filter_map(|g| g["name"].as_str())
             .collect();
-        assert_eq!(names, ["apps", "batch"]);
+        assert_eq!(names, ["apps", "batch", "discovery.k8s.io"]);
         assert_eq!(
             api_group("batch")["preferredVersion"]["groupVersion"],
             "batch/v1"

@@ -274,7 +274,7 @@ mod tests {
                 namespace: "x".into()
             })
         );
-        assert_eq!(groups(), vec!["apps", "batch"]);
+        assert_eq!(groups(), vec!["apps", "batch", "discovery.k8s.io"]);
     }
 
     #[test]

@@ -41,6 +41,11 @@ const SCHEMAS: &[(&str, &str, Generate)] = &[
     ("apps", "StatefulSet", root::<apps::StatefulSet>),
     ("batch", "CronJob", root::<batch::CronJob>),
     ("batch", "Job", root::<batch::Job>),
+    (
+        "discovery.k8s.io",
+        "EndpointSlice",
+        root::<k8s_openapi::api::discovery::v1::EndpointSlice>,
+    ),
 ];
 
 static CACHE: [OnceLock<Value>; SCHEMAS.len()] = [const { OnceLock::new() }; SCHEMAS.len()];

@@ -16,6 +16,13 @@ pub(super) const SERVICE: &[Column] = &[
     wide("Selector"),
 ];
 pub(super) const ENDPOINTS: &[Column] = &[NAME, col("Endpoints"), AGE];
+pub(super) const ENDPOINT_SLICE: &[Column] = &[
+    NAME,
+    col("AddressType"),
+    col("Ports"),
+    col("Endpoints"),
+    AGE,
+];
 pub(super) const NAMESPACE: &[Column] = &[NAME, col("Status"), AGE];
 pub(super) const NODE: &[Column] = &[
     NAME,
@@ -246,6 +253,40 @@ pub fn format_endpoints(obj: &Value, port_name: Option<&str>) -> String {
 
 pub(super) fn endpoints(obj: &Value, now: jiff::Timestamp) -> Vec<String> {
     vec![name(obj), format_endpoints(obj, None), age(obj, now)]
+}
+
+/// kubectl's EndpointSlice row: ports joined (`<unset>` when none), up to three addresses
+/// then `+ N more...` (`<unset>` when none).
+pub(super) fn endpoint_slice(obj: &Value, now: jiff::Timestamp) -> Vec<String> {
+    let ports: Vec<String> = arr(obj, "/ports")
+        .iter()
+        .map(|p| match p.get("port").and_then(Value::as_i64) {
+            Some(n) => n.to_string(),
+            None => "<unset>".into(),
+        })
+        .collect();
+    let addresses: Vec<&str> = arr(obj, "/endpoints")
+        .iter()
+        .flat_map(|e| arr(e, "/addresses"))
+        .filter_map(Value::as_str)
+        .collect();
+    const MAX: usize = 3;
+    let endpoints = match addresses.len() {
+        0 => "<unset>".to_string(),
+        n if n > MAX => format!("{} + {} more...", addresses[..MAX].join(","), n - MAX),
+        _ => addresses.join(","),
+    };
+    vec![
+        name(obj),
+        s(obj, "/addressType").to_string(),
+        if ports.is_empty() {
+            "<unset>".into()
+        } else {
+            ports.join(",")
+        },
+        endpoints,
+        age(obj, now),
+    ]
 }
 
 pub(super) fn namespace(obj: &Value, now: jiff::Timestamp) -> Vec<String> {
@@ -573,6 +614,21 @@ mod tests {
             "10.0.0.1:80,10.0.0.2:80,10.0.0.3:80 + 1 more..."
         );
         assert_eq!(endpoints(&json!({"metadata": meta()}), now())[1], "<none>");
+    }
+
+    #[test]
+    fn endpoint_slices() {
+        let slice = json!({"metadata": meta(), "addressType": "IPv4",
+            "ports": [{"port": 80}, {"port": 443}],
+            "endpoints": [{"addresses": ["10.0.0.1"]}, {"addresses": ["10.0.0.2"]},
+                          {"addresses": ["10.0.0.3"]}, {"addresses": ["10.0.0.4"]}]});
+        let row = endpoint_slice(&slice, now());
+        assert_eq!(
+            row[1..4],
+            ["IPv4", "80,443", "10.0.0.1,10.0.0.2,10.0.0.3 + 1 more..."]
+        );
+        let empty = endpoint_slice(&json!({"metadata": meta(), "addressType": "IPv4"}), now());
+        assert_eq!(empty[2..4], ["<unset>", "<unset>"]);
     }
 
     #[test]

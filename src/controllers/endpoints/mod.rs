@@ -3,9 +3,11 @@
 //! pkg/controller/endpoint). Services without a selector are left alone: their Endpoints are
 //! the user's. The proxy and the DNS server read these Endpoints, never the pods.
 //!
-//! EndpointSlices are not served: everything in peapod (proxy, DNS, `get ep`, describe) reads
-//! Endpoints, and one node never reaches the 1000-address limit slices exist to lift.
+//! It keeps the Service's EndpointSlices too (`slices`), which Kubernetes does in a second
+//! controller from the same inputs: tools that read slices (kubectl, client libraries)
+//! see the same endpoints. peapod's own proxy and DNS read Endpoints.
 
+pub mod slices;
 pub mod subsets;
 
 use crate::api::error::{ApiError, ApiResult};
@@ -175,8 +177,12 @@ impl EndpointsController {
             .iter()
             .map(|p| p.as_ref())
             .filter(|p| labels_match(selector, p));
-        let subsets = subsets::compute_subsets(service, selected);
+        let subsets = subsets::compute_subsets(service, selected.clone());
         let labels = endpoint_labels(service);
+        let want_slices = slices::desired(service, selected);
+        if let Some(slice_kind) = kinds::lookup("endpointslices.discovery.k8s.io") {
+            slices::sync(cluster, slice_kind, service, labels.clone(), want_slices).await?;
+        }
         let ep_kind = kind("endpoints")?;
         let current = match cluster.get(ep_kind, ns, service.name()).await {
             Ok(c) => Some(c),
@@ -241,10 +247,15 @@ impl Reconciler for EndpointsController {
     }
 
     fn watches(&self) -> Vec<&'static KindInfo> {
-        ["services", "pods", "endpoints"]
-            .iter()
-            .filter_map(|r| kinds::lookup(r))
-            .collect()
+        [
+            "services",
+            "pods",
+            "endpoints",
+            "endpointslices.discovery.k8s.io",
+        ]
+        .iter()
+        .filter_map(|r| kinds::lookup(r))
+        .collect()
     }
 
     fn keys_for(&self, kind: &'static KindInfo, event: &SharedWatchEvent) -> Vec<ObjectKey> {
@@ -259,6 +270,13 @@ impl Reconciler for EndpointsController {
             }
             // A managed Endpoints changed or deleted by someone else is put back.
             "Endpoints" => vec![ObjectKey::new(svc_kind, ns, event.object.name())],
+            "EndpointSlice" => event
+                .object
+                .pointer("/metadata/labels")
+                .and_then(|l| l.get(slices::SERVICE_NAME_LABEL))
+                .and_then(Value::as_str)
+                .map(|svc| vec![ObjectKey::new(svc_kind, ns, svc)])
+                .unwrap_or_default(),
             "Pod" => self
                 .services_for_pod(event)
                 .iter()

@@ -39,6 +39,12 @@ pub fn resolve_target_port(pod: &Value, service_port: &Value) -> Option<i64> {
     }
 }
 
+/// The endpointslice controller's rule: an IP and not finished; terminating pods stay
+/// (with their `terminating` condition).
+pub(super) fn belongs_in_slice(pod: &Value) -> bool {
+    belongs(pod, true)
+}
+
 /// Kubernetes' ShouldPodBeInEndpoints: has an IP, is not finished, and is not terminating
 /// unless the service publishes not-ready addresses.
 fn belongs(pod: &Value, include_terminating: bool) -> bool {
@@ -77,7 +83,7 @@ fn address(pod: &Value, service: &Value) -> Value {
     Value::Object(a)
 }
 
-fn endpoint_port(service_port: &Value, port: i64) -> Value {
+pub(super) fn endpoint_port(service_port: &Value, port: i64) -> Value {
     let mut p = Map::new();
     if let Some(n) = service_port
         .get("name")

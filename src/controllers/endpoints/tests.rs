@@ -259,3 +259,91 @@ fn pod_events_reach_the_services_they_match_and_left() {
     );
     assert!(names(ctl.keys_for(pods, &ev(EventType::Modified, p("db")))).is_empty());
 }
+
+async fn slices_of(c: &dyn Cluster, svc: &str) -> Vec<Value> {
+    c.list(
+        lookup("endpointslices").unwrap(),
+        Some("default"),
+        &ListOptions::default(),
+    )
+    .await
+    .unwrap()
+    .items
+    .into_iter()
+    .filter(|s| s["metadata"]["labels"][slices::SERVICE_NAME_LABEL] == svc)
+    .collect()
+}
+
+#[tokio::test]
+async fn endpoint_slices_follow_the_pods_with_conditions() {
+    let (_d, c) = cluster();
+    let c = c.as_ref();
+    let ctl = EndpointsController::default();
+    let svc = c
+        .create(
+            service(
+                "web",
+                json!({"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}),
+            ),
+            &WriteOptions::default(),
+        )
+        .await
+        .unwrap();
+    // No pods yet: one empty placeholder slice.
+    ctl.reconcile(c, &key("web")).await.unwrap();
+    let s = slices_of(c, "web").await;
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0]["endpoints"], json!([]));
+    assert_eq!(s[0]["addressType"], "IPv4");
+    assert_eq!(s[0]["metadata"]["ownerReferences"][0]["uid"], svc.uid());
+    assert_eq!(
+        s[0]["metadata"]["labels"][slices::MANAGED_BY_LABEL],
+        slices::CONTROLLER_NAME
+    );
+    let placeholder = s[0].name().to_string();
+    assert!(placeholder.starts_with("web-"), "{placeholder}");
+
+    pod(c, "a", "web", "10.88.0.2", true).await;
+    pod(c, "b", "web", "10.88.0.3", false).await;
+    ctl.reconcile(c, &key("web")).await.unwrap();
+    // The placeholder had other ports: replaced by the real slice.
+    let s = slices_of(c, "web").await;
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!(
+        s[0]["ports"],
+        json!([{"name": "http", "port": 8080, "protocol": "TCP"}])
+    );
+    let eps = s[0]["endpoints"].as_array().unwrap();
+    assert_eq!(eps.len(), 2);
+    assert_eq!(eps[0]["addresses"], json!(["10.88.0.2"]));
+    assert_eq!(
+        eps[0]["conditions"],
+        json!({"ready": true, "serving": true, "terminating": false})
+    );
+    assert_eq!(eps[1]["conditions"]["ready"], false);
+    assert_eq!(eps[0]["targetRef"]["name"], "a");
+    let name = s[0].name().to_string();
+
+    // A terminating pod stays in the slice, not ready, terminating; the slice is updated
+    // in place.
+    c.delete(
+        lookup("po").unwrap(),
+        Some("default"),
+        "a",
+        &DeleteOptions::default(),
+    )
+    .await
+    .unwrap();
+    ctl.reconcile(c, &key("web")).await.unwrap();
+    let s = slices_of(c, "web").await;
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].name(), name);
+    assert_eq!(
+        s[0]["endpoints"][0]["conditions"],
+        json!({"ready": false, "serving": true, "terminating": true})
+    );
+    // The Endpoints object has dropped it already.
+    let ep = endpoints(c, "web").await.unwrap();
+    assert!(ips(&ep, "addresses").is_empty());
+    assert_eq!(ips(&ep, "notReadyAddresses"), ["10.88.0.3"]);
+}
