@@ -559,3 +559,148 @@ fn cluster_ip_costs_little_versus_direct_as_root() {
         "ClusterIP {v_tput:.0} MiB/s vs direct {d_tput:.0} MiB/s"
     );
 }
+
+/// Removes the test's proxy table when the test ends.
+struct Table(Proxy);
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        let _ = self.0.remove();
+    }
+}
+
+fn endpoints_json(p: &Peapod, name: &str) -> serde_json::Value {
+    let out = p.run(&["get", "endpoints", name, "-o", "json"]);
+    serde_json::from_str(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+/// The whole chain with a real pod: a hostNetwork pod (the only kind with an IP before the
+/// pod network) listens; the endpoints controller lists it once Ready; the node's proxy sends
+/// the ClusterIP there; deleting the pod empties the Endpoints and the ClusterIP refuses.
+#[test]
+fn ready_pod_behind_a_cluster_ip_end_to_end_as_root() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test runs pods and programs nftables: run it as root"
+    );
+    let table = Table(Proxy::new(format!("peapod-svc-e2e-{}", std::process::id())));
+    let p = Peapod::new();
+    cli_support::import_busybox(&p);
+    let _server = p.serve_env(&[("PEAPOD_SERVICE_PROXY_TABLE", table.0.table())]);
+    let port = 20000 + std::process::id() % 10000;
+    let manifest = format!(
+        "apiVersion: v1
+kind: Pod
+metadata:
+  name: hostweb
+  labels: {{app: hostweb}}
+spec:
+  terminationGracePeriodSeconds: 0
+  hostNetwork: true
+  containers:
+  - name: main
+    image: busybox:test
+    command: [nc, -ll, -p, \"{port}\", -e, echo, hostweb]
+    ports:
+    - {{name: web, containerPort: {port}}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: hostweb
+spec:
+  selector: {{app: hostweb}}
+  ports:
+  - port: 80
+    targetPort: web
+"
+    );
+    p.run_stdin(&["apply", "-f", "-"], &manifest).ok();
+    let out = p.run(&["get", "svc", "hostweb", "-o", "jsonpath={.spec.clusterIP}"]);
+    let cluster_ip: Ipv4Addr = out.ok().trim().parse().expect("a ClusterIP");
+    // Without rules the ClusterIP goes nowhere (loopback) instead of the default route.
+    let dst = format!("{cluster_ip}/32");
+    ip(&["route", "add", &dst, "dev", "lo"]);
+    let _route = Route(dst, "lo".into());
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let address = loop {
+        let ep = endpoints_json(&p, "hostweb");
+        if let Some(ip) = ep
+            .pointer("/subsets/0/addresses/0/ip")
+            .and_then(|v| v.as_str())
+        {
+            assert_eq!(
+                ep.pointer("/subsets/0/ports/0/port")
+                    .and_then(|v| v.as_u64()),
+                Some(u64::from(port)),
+                "named target port resolved: {ep}"
+            );
+            break ip.to_string();
+        }
+        assert!(Instant::now() < deadline, "no ready endpoint: {ep}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let vip = SocketAddr::from((cluster_ip, 80));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match ask(vip) {
+            Ok(name) if name == "hostweb" => break,
+            other => assert!(
+                Instant::now() < deadline,
+                "{vip} (endpoint {address}:{port}) answered {other:?}"
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let table_out = p.run(&["get", "svc", "hostweb"]);
+    let line = table_out.ok().lines().nth(1).unwrap_or("").to_string();
+    assert!(line.starts_with("hostweb"), "{line}");
+    assert!(
+        line.contains(&format!("ClusterIP   {cluster_ip}")),
+        "{line}"
+    );
+    assert!(line.contains("80/TCP"), "{line}");
+    let eps = p.run(&["get", "endpoints", "hostweb"]);
+    assert!(
+        eps.ok().contains(&format!("{address}:{port}")),
+        "{}",
+        eps.stdout
+    );
+    let slices = p.run(&["get", "endpointslices"]);
+    assert!(
+        slices.ok().contains(&format!("IPv4          {port}")),
+        "{}",
+        slices.stdout
+    );
+
+    // The pod goes: its endpoint goes, and the ClusterIP refuses at once.
+    p.run(&["delete", "pod", "hostweb", "--grace-period=0", "--force"])
+        .ok();
+    // Once the proxy has the Service as endpoint-less, the ClusterIP refuses (from the
+    // rules, not from a closed port behind them).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let set = Command::new("nft")
+            .args(["list", "set", "ip", table.0.table(), "no-endpoint-services"])
+            .output()
+            .expect("nft");
+        if String::from_utf8_lossy(&set.stdout).contains(&cluster_ip.to_string()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the proxy never marked {vip} endpoint-less"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        endpoints_json(&p, "hostweb").get("subsets"),
+        None,
+        "no endpoints left"
+    );
+    let start = Instant::now();
+    let err = ask(vip).expect_err("no endpoints must refuse");
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+    assert!(start.elapsed() < Duration::from_millis(500));
+}

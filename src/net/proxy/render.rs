@@ -180,7 +180,7 @@ pub fn render(table: &str, existing: &Existing, ports: &[ServicePort]) -> String
     let wanted_chains: BTreeSet<&str> = BASE_CHAINS
         .iter()
         .map(|(n, _)| *n)
-        .chain(["services"])
+        .chain(["services", "no-endpoints"])
         .chain(chains.iter().map(|(n, _)| n.as_str()))
         .collect();
     let wanted_sets: BTreeSet<&str> = BASE_SETS
@@ -206,6 +206,7 @@ pub fn render(table: &str, existing: &Existing, ports: &[ServicePort]) -> String
         let _ = writeln!(out, "add chain {t} {name} {{ {def} }}");
     }
     let _ = writeln!(out, "add chain {t} services");
+    let _ = writeln!(out, "add chain {t} no-endpoints");
     for (name, _) in &chains {
         let _ = writeln!(out, "add chain {t} {name}");
     }
@@ -246,11 +247,19 @@ pub fn render(table: &str, existing: &Existing, ports: &[ServicePort]) -> String
         "ct status dnat ip saddr 127.0.0.0/8 masquerade",
     );
     // A Service without ready endpoints refuses connections at once (as kube-proxy does)
-    // instead of letting them time out.
-    let no_ep = "ip daddr . meta l4proto . th dport @no-endpoint-services reject";
+    // instead of letting them time out: TCP with a reset (an ICMP error is not delivered to
+    // a local client whose route to the ClusterIP has a loopback source), UDP with ICMP.
+    rule(
+        &mut out,
+        "no-endpoints",
+        "meta l4proto tcp reject with tcp reset",
+    );
+    rule(&mut out, "no-endpoints", "reject");
+    let no_ep = "ip daddr . meta l4proto . th dport @no-endpoint-services goto no-endpoints";
     rule(&mut out, "filter-forward", no_ep);
     rule(&mut out, "filter-output", no_ep);
-    let no_np = "fib daddr type local meta l4proto . th dport @no-endpoint-nodeports reject";
+    let no_np =
+        "fib daddr type local meta l4proto . th dport @no-endpoint-nodeports goto no-endpoints";
     rule(&mut out, "filter-input", no_np);
     rule(&mut out, "filter-output", no_np);
     if !cluster_ips.is_empty() {

@@ -54,6 +54,7 @@ add chain ip t filter-input { type filter hook input priority -110; policy accep
 add chain ip t filter-forward { type filter hook forward priority -110; policy accept; }
 add chain ip t filter-output { type filter hook output priority -110; policy accept; }
 add chain ip t services
+add chain ip t no-endpoints
 add set ip t no-endpoint-services { type ipv4_addr . inet_proto . inet_service; }
 flush set ip t no-endpoint-services
 add set ip t no-endpoint-nodeports { type inet_proto . inet_service; }
@@ -64,10 +65,12 @@ add rule ip t nat-prerouting jump services
 add rule ip t nat-output jump services
 add rule ip t nat-postrouting ct status dnat ip saddr . ip daddr @hairpin masquerade
 add rule ip t nat-postrouting ct status dnat ip saddr 127.0.0.0/8 masquerade
-add rule ip t filter-forward ip daddr . meta l4proto . th dport @no-endpoint-services reject
-add rule ip t filter-output ip daddr . meta l4proto . th dport @no-endpoint-services reject
-add rule ip t filter-input fib daddr type local meta l4proto . th dport @no-endpoint-nodeports reject
-add rule ip t filter-output fib daddr type local meta l4proto . th dport @no-endpoint-nodeports reject
+add rule ip t no-endpoints meta l4proto tcp reject with tcp reset
+add rule ip t no-endpoints reject
+add rule ip t filter-forward ip daddr . meta l4proto . th dport @no-endpoint-services goto no-endpoints
+add rule ip t filter-output ip daddr . meta l4proto . th dport @no-endpoint-services goto no-endpoints
+add rule ip t filter-input fib daddr type local meta l4proto . th dport @no-endpoint-nodeports goto no-endpoints
+add rule ip t filter-output fib daddr type local meta l4proto . th dport @no-endpoint-nodeports goto no-endpoints
 "
     );
     assert!(
