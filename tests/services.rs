@@ -357,6 +357,16 @@ fn cluster_ip_balances_sticks_follows_endpoints_and_rejects_as_root() {
         );
     }
 
+    // Chains and affinity sets of the gone endpoints were deleted, not left behind.
+    let listing = Command::new("nft")
+        .args(["list", "table", "ip", net.proxy.table()])
+        .output()
+        .expect("nft");
+    let listing = String::from_utf8_lossy(&listing.stdout).to_string();
+    assert!(!listing.contains("chain ep/"), "{listing}");
+    assert!(!listing.contains("chain svc/"), "{listing}");
+    assert!(!listing.contains("set aff/"), "{listing}");
+
     // Removing the table removes every rule: the ClusterIP is a plain unrouted address again.
     net.proxy.remove().expect("remove");
     let out = Command::new("nft")

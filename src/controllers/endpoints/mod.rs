@@ -121,7 +121,8 @@ impl EndpointsController {
             return now;
         };
         let pod_key = (ns, pod.name().to_string());
-        let mut all = if event.event_type == EventType::Deleted {
+        // Only pods some Service selects are remembered.
+        let mut all = if event.event_type == EventType::Deleted || now.is_empty() {
             prev.remove(&pod_key).unwrap_or_default()
         } else {
             prev.insert(pod_key, now.clone()).unwrap_or_default()
