@@ -232,10 +232,50 @@ fn assign_node_ports(svc: &mut Value, mut used: BTreeSet<i64>) -> ApiResult<()> 
     Ok(())
 }
 
+/// When the type changes to one that does not use them, the allocated values the client sent
+/// back unchanged are dropped (the API server's `dropTypeDependentFields`): an edit from
+/// NodePort to ClusterIP, or to ExternalName, works without clearing them by hand.
+fn drop_type_dependent(new: &mut Value, old: &Value, ty: &str) {
+    let old_ty = old.str_at("/spec/type").unwrap_or("ClusterIP").to_string();
+    let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if !needs_cluster_ip(ty)
+        && needs_cluster_ip(&old_ty)
+        && spec.get("clusterIP") == old.pointer("/spec/clusterIP")
+    {
+        for f in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
+            if spec.get(f) == old.pointer(&format!("/spec/{f}")) {
+                spec.remove(f);
+            }
+        }
+    }
+    if !needs_node_ports(ty) && needs_node_ports(&old_ty) {
+        let old_ports = old
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for p in spec
+            .get_mut("ports")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object_mut)
+        {
+            let np = p.get("nodePort").cloned();
+            if np.is_some() && old_ports.iter().any(|o| o.get("nodePort") == np.as_ref()) {
+                p.remove("nodePort");
+            }
+        }
+    }
+}
+
 /// An update that leaves out the ClusterIP or a node port keeps the allocated one (the API
 /// server's `patchAllocatedValues`), so `kubectl replace` of a manifest without them works.
 pub fn keep_allocated(new: &mut Value, old: &Value) {
     let ty = new.str_at("/spec/type").unwrap_or("ClusterIP").to_string();
+    drop_type_dependent(new, old, &ty);
     let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) else {
         return;
     };

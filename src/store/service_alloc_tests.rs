@@ -241,3 +241,55 @@ fn concurrent_creates_never_share_an_address() {
     assert_eq!(ips.len(), 100);
     assert_eq!(ports.len(), 100);
 }
+
+#[test]
+fn type_changes_allocate_and_drop_what_the_new_type_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(&dir);
+    let o = s.create(svc("web", json!({})), &w()).unwrap();
+    let ip = ip_of(&o);
+    // ClusterIP → NodePort: a node port is allocated, the IP stays.
+    let mut np = (*o).clone();
+    np["spec"]["type"] = json!("NodePort");
+    let np = s.update(np, &w()).unwrap();
+    assert_eq!(ip_of(&np), ip);
+    let port = np["spec"]["ports"][0]["nodePort"].as_i64().unwrap();
+    assert!((30000..=32767).contains(&port));
+    // NodePort → ClusterIP with the node port sent back unchanged: dropped, and free again.
+    let mut back = (*np).clone();
+    back["spec"]["type"] = json!("ClusterIP");
+    back["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("externalTrafficPolicy");
+    let back = s.update(back, &w()).unwrap();
+    assert!(back["spec"]["ports"][0].get("nodePort").is_none(), "{back}");
+    s.create(
+        svc(
+            "other",
+            json!({"type": "NodePort", "ports": [{"port": 80, "nodePort": port}]}),
+        ),
+        &w(),
+    )
+    .unwrap();
+    // ClusterIP → ExternalName: the address is released.
+    let mut ext = (*back).clone();
+    ext["spec"]["type"] = json!("ExternalName");
+    ext["spec"]["externalName"] = json!("example.com");
+    let ext = s.update(ext, &w()).unwrap();
+    assert!(ext.pointer("/spec/clusterIP").is_none(), "{ext}");
+    let reuse = s
+        .create(svc("reuse", json!({"clusterIP": ip.to_string()})), &w())
+        .unwrap();
+    assert_eq!(ip_of(&reuse), ip);
+    // ExternalName → ClusterIP: a new address.
+    let mut again = (*ext).clone();
+    again["spec"]["type"] = json!("ClusterIP");
+    again["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("externalName");
+    let again = s.update(again, &w()).unwrap();
+    assert!(SERVICE_CIDR.contains(ip_of(&again)));
+    assert_ne!(ip_of(&again), ip);
+}
