@@ -677,6 +677,21 @@ spec:
         "{}",
         eps.stdout
     );
+    let describe = p.run(&["describe", "svc", "hostweb"]);
+    // Compare with columns collapsed to one space (the layout aligns them).
+    let text: Vec<String> = describe
+        .ok()
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    for want in [
+        format!("IP: {cluster_ip}"),
+        "TargetPort: web/TCP".to_string(),
+        format!("Endpoints: {address}:{port}"),
+        "Session Affinity: None".to_string(),
+    ] {
+        assert!(text.contains(&want), "{want:?} in {text:#?}");
+    }
     let slices = p.run(&["get", "endpointslices"]);
     assert!(
         slices.ok().contains(&format!("IPv4          {port}")),
