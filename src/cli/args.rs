@@ -72,6 +72,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// Run a command in a container of a running pod.
     Exec(ExecArgs),
+    /// Forward local ports to a pod: `port-forward pod/NAME|svc/NAME|deploy/NAME [LOCAL:]REMOTE...`.
+    PortForward(PortForwardArgs),
     /// Show CPU and memory usage of pods (`top pod`).
     #[command(subcommand)]
     Top(super::top::TopCommand),
@@ -491,6 +493,26 @@ pub struct ExecArgs {
         allow_hyphen_values = true
     )]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PortForwardArgs {
+    /// `pod/NAME`, `svc/NAME`, `deploy/NAME` (or another controller), or a pod name.
+    #[arg(value_name = "TYPE/NAME")]
+    pub object: String,
+    /// `[LOCAL:]REMOTE`: `8080:80`, `80`, `:80` (a random local port); REMOTE may be a port name.
+    #[arg(value_name = "[LOCAL:]REMOTE", required = true)]
+    pub ports: Vec<String>,
+    /// Addresses to listen on (comma list): IPs or `localhost` (127.0.0.1 and ::1).
+    #[arg(
+        long = "address",
+        value_name = "ADDRESSES",
+        default_value = "localhost"
+    )]
+    pub address: Vec<String>,
+    /// How long to wait for a running pod (kubectl flag; accepted for compatibility).
+    #[arg(long = "pod-running-timeout", value_name = "DURATION")]
+    pub pod_running_timeout: Option<String>,
 }
 
 #[derive(Debug, Args, Default)]

@@ -1,0 +1,4 @@
+//! Networking that peapod runs on the host: port-forward into pod network namespaces and the
+//! cluster DNS server. Knows `api` and `runtime` only.
+
+pub mod portforward;
