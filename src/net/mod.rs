@@ -1,4 +1,5 @@
 //! Networking that peapod runs on the host: port-forward into pod network namespaces and the
 //! cluster DNS server. Knows `api` and `runtime` only.
 
+pub mod dns;
 pub mod portforward;
