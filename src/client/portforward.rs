@@ -8,7 +8,10 @@ use crate::api::object::ObjectExt;
 use crate::api::request::ListOptions;
 use crate::api::selector::LabelSelector;
 use crate::cluster::Cluster;
-use crate::net::portforward::{Forward, ForwardEvent, ListenAddr, PodNetns, PortPair};
+use crate::net::portforward::PodNetns;
+pub use crate::net::portforward::{
+    Forward, ForwardEvent, ListenAddr, PortPair, parse_addresses, parse_ports,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -104,6 +107,47 @@ pub async fn start(
         .await
         .map_err(|e| format!("pod {}/{}: {e}", target.namespace, target.pod))?;
     Forward::start(netns, addresses, &target.ports, events).await
+}
+
+/// Resolves and starts in one step (the console's Shift-F): the target and the running
+/// forward.
+pub async fn resolve_and_start(
+    cluster: &dyn Cluster,
+    state_dir: &Path,
+    namespace: &str,
+    object: &str,
+    ports: &[String],
+    addresses: &[ListenAddr],
+    events: mpsc::UnboundedSender<ForwardEvent>,
+) -> Result<(Target, Forward), String> {
+    let target = resolve(cluster, namespace, object, ports).await?;
+    let forward = start(state_dir, &target, addresses, events).await?;
+    Ok((target, forward))
+}
+
+/// Checks the shape of `[LOCAL:]REMOTE` before anything is resolved: LOCAL a port number or
+/// empty, REMOTE a port number or a port name.
+pub fn check_port_spec(spec: &str) -> Result<(), String> {
+    let (local, remote) = match spec.split_once(':') {
+        Some((l, r)) => (l, r),
+        None => ("", spec),
+    };
+    if !local.is_empty() && local.parse::<u16>().is_err() {
+        return Err(format!(
+            "{spec:?}: the local port must be a number (or empty)"
+        ));
+    }
+    let named = !remote.is_empty()
+        && remote.len() <= 15
+        && remote
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    match remote.parse::<u16>() {
+        Ok(0) => Err(format!("{spec:?}: the remote port must be > 0")),
+        Ok(_) => Ok(()),
+        Err(_) if named && remote.chars().any(|c| c.is_ascii_lowercase()) => Ok(()),
+        Err(_) => Err(format!("{spec:?}: use [LOCAL:]REMOTE, e.g. 8080:80")),
+    }
 }
 
 /// kubectl's `splitPort`: `L:R` or a single port used for both.

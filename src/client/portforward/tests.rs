@@ -93,3 +93,13 @@ fn selectors_of_services_and_controllers() {
     let no = json!({"kind": "Service", "spec": {}});
     assert_eq!(pod_selector(&no), None);
 }
+
+#[test]
+fn port_specs_are_checked_before_resolving() {
+    for ok in ["80", "8080:80", ":80", "0:http", "http", "web-metrics"] {
+        assert_eq!(check_port_spec(ok), Ok(()), "{ok}");
+    }
+    for bad in ["", "x:80", "8080:", "80:0", "8080:80:1", "HTTP", "99999"] {
+        assert!(check_port_spec(bad).is_err(), "{bad}");
+    }
+}

@@ -51,6 +51,7 @@ impl App {
             (Mode::Edit(e), _) => e.context().into(),
             (Mode::Text(t), _) => t.context().into(),
             (Mode::Containers(v), _) => v.context().into(),
+            (Mode::Forwards(v), _) => v.context().into(),
             (_, Focus::Logs) => "logs".into(),
             (_, Focus::Table) => format!("table.{}", self.table.kind().plural),
             _ => "table".into(),
@@ -164,6 +165,7 @@ impl App {
                 }
             }
             Mode::Containers(view) => self.containers_key(view, action.as_deref(), &mut out),
+            Mode::Forwards(view) => self.forwards_key(view, action.as_deref(), &mut out),
             Mode::Help => Mode::Normal,
         };
         out
@@ -210,6 +212,35 @@ impl App {
                 Mode::Containers(view)
             }
             ContainerAction::None => Mode::Containers(view),
+        }
+    }
+
+    fn forwards_key(
+        &mut self,
+        mut view: Box<crate::tui::widgets::ForwardsView>,
+        action: Option<&str>,
+        out: &mut KeyResult,
+    ) -> Mode {
+        use crate::tui::widgets::ForwardsAction;
+        let Some(action) = action else {
+            return Mode::Forwards(view);
+        };
+        if action == "app.quit" {
+            self.quit = true;
+            return Mode::Normal;
+        }
+        match view.on_action(action, &self.forwards) {
+            ForwardsAction::Back => Mode::Normal,
+            ForwardsAction::Stop(id) => {
+                if let Some(at) = self.forwards.iter().position(|r| r.id == id) {
+                    let row = self.forwards.remove(at);
+                    self.info(format!("port-forward {} {} stopped", row.object, row.ports));
+                }
+                out.effects.push(Effect::StopForward(id));
+                view.clamp(self.forwards.len());
+                Mode::Forwards(view)
+            }
+            ForwardsAction::None => Mode::Forwards(view),
         }
     }
 
@@ -272,6 +303,11 @@ impl App {
         match parse_command(line) {
             Err(e) => self.error(e),
             Ok(Command::Quit) => self.quit = true,
+            Ok(Command::PortForwards) => {
+                let mut view = crate::tui::widgets::ForwardsView::default();
+                view.clamp(self.forwards.len());
+                self.mode = Mode::Forwards(Box::new(view));
+            }
             Ok(Command::Apply(path)) => {
                 if self.refuse_readonly("resource.edit") {
                     return;
@@ -608,8 +644,14 @@ impl App {
                 pod: target.name.clone(),
                 container: None,
             }),
-            "port.forward" => {
-                self.error("port-forward comes with the pod network; use peapod exec meanwhile")
+            "port.forward" if matches!(kind.kind, "Pod" | "Service") => {
+                let dialog = PromptDialog::new(
+                    "Port-forward",
+                    &format!("Ports for {} ([LOCAL:]REMOTE):", target.reference()),
+                    &default_forward_port(kind.kind, &obj),
+                )
+                .with_keymap(&self.keymap);
+                self.mode = Mode::Prompt(Box::new(dialog), PromptFor::PortForward(target));
             }
             _ => {}
         }
@@ -624,6 +666,36 @@ impl App {
                     replicas,
                 })
             }
+            PromptFor::PortForward(target) => {
+                let ports: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+                if ports.is_empty() {
+                    return Err("type the ports: [LOCAL:]REMOTE, e.g. 8080:80".into());
+                }
+                for p in &ports {
+                    crate::client::portforward::check_port_spec(p)?;
+                }
+                let id = self.next_forward_id;
+                self.next_forward_id += 1;
+                let short = match target.kind.kind {
+                    "Service" => "svc",
+                    _ => "pod",
+                };
+                self.forwards.push(crate::tui::widgets::ForwardRow {
+                    id,
+                    namespace: target.namespace.clone().unwrap_or_default(),
+                    object: format!("{short}/{}", target.name),
+                    pod: String::new(),
+                    ports: ports.join(","),
+                    addresses: "starting".into(),
+                    connections: 0,
+                    started: self.now(),
+                });
+                Ok(Effect::PortForward {
+                    id,
+                    target: target.clone(),
+                    ports,
+                })
+            }
             PromptFor::CreateNamespace => {
                 let name = text.trim();
                 if name.is_empty() {
@@ -633,6 +705,27 @@ impl App {
             }
         }
     }
+}
+
+/// The port the Shift-F prompt offers: a pod's first container port, a service's first
+/// port; empty when there is none.
+fn default_forward_port(kind: &str, obj: &Value) -> String {
+    let first = |list: Option<&Value>, field: &str| {
+        list.and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find_map(|p| p.get(field).and_then(Value::as_u64))
+    };
+    let port = match kind {
+        "Service" => first(obj.pointer("/spec/ports"), "port"),
+        _ => obj
+            .pointer("/spec/containers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find_map(|c| first(c.get("ports"), "containerPort")),
+    };
+    port.map(|p| p.to_string()).unwrap_or_default()
 }
 
 fn is_row_action(a: &str) -> bool {
