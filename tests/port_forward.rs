@@ -1,7 +1,8 @@
 //! `peapod port-forward` against a running `peapod serve`, as root: a busybox httpd pod
 //! reached through pod/web and svc/web (service port 80 -> targetPort `http`) by 200
-//! concurrent HTTP requests each; SIGTERM closes the listener. Traffic stays on loopback and
-//! inside the pod's own network namespace.
+//! concurrent HTTP requests each, deploy/api by 20; SIGTERM closes the listener; deleting the
+//! pod ends a forward with kubectl's `lost connection to pod`. Traffic stays on loopback and
+//! inside the pods' own network namespaces.
 
 mod cli_support;
 
@@ -26,6 +27,24 @@ spec:
     command: ["httpd", "-f", "-p", "80", "-h", "/www"]
     ports:
     - {name: http, containerPort: 80}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: httpd
+        image: busybox:test
+        command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
 ---
 apiVersion: v1
 kind: Service
@@ -80,14 +99,19 @@ fn get(addr: SocketAddr) -> Result<String, String> {
     }
 }
 
-/// Forwards `target` on a free local port, serves 200 concurrent requests, stops on SIGTERM.
-fn forward_and_load(p: &Peapod, target: &str) {
+/// Starts `port-forward target LOCAL:remote` on a free local port and waits for its
+/// Forwarding lines.
+fn start_forward(
+    p: &Peapod,
+    target: &str,
+    remote: u16,
+) -> (Child, mpsc::Receiver<String>, u16, Vec<String>) {
     let local = free_port();
-    let spec = format!("{local}:80");
+    let spec = format!("{local}:{remote}");
     let mut child = p.spawn(&["port-forward", target, &spec]);
     let lines = lines_of(&mut child);
-    let want_v4 = format!("Forwarding from 127.0.0.1:{local} -> 80");
-    let want_v6 = format!("Forwarding from [::1]:{local} -> 80");
+    let want_v4 = format!("Forwarding from 127.0.0.1:{local} -> {remote}");
+    let want_v6 = format!("Forwarding from [::1]:{local} -> {remote}");
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while !(seen.contains(&want_v4) && (!ipv6_loopback() || seen.contains(&want_v6))) {
@@ -104,9 +128,16 @@ fn forward_and_load(p: &Peapod, target: &str) {
             }
         }
     }
+    (child, lines, local, seen)
+}
+
+/// Forwards `target` on a free local port, serves `count` concurrent requests, stops on
+/// SIGTERM.
+fn forward_and_load(p: &Peapod, target: &str, remote: u16, count: usize) {
+    let (mut child, lines, local, seen) = start_forward(p, target, remote);
     let addr: SocketAddr = format!("127.0.0.1:{local}").parse().unwrap();
     let started = Instant::now();
-    let workers: Vec<_> = (0..200)
+    let workers: Vec<_> = (0..count)
         .map(|_| std::thread::spawn(move || get(addr)))
         .collect();
     let results: Vec<Result<String, String>> =
@@ -114,12 +145,12 @@ fn forward_and_load(p: &Peapod, target: &str) {
     let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     assert!(
         failed.is_empty(),
-        "{target}: {} of 200 requests failed, e.g. {:?}",
+        "{target}: {} of {count} requests failed, e.g. {:?}",
         failed.len(),
         failed.first()
     );
     eprintln!(
-        "{target}: 200 concurrent requests in {:?}",
+        "{target}: {count} concurrent requests in {:?}",
         started.elapsed()
     );
     if ipv6_loopback() {
@@ -128,17 +159,17 @@ fn forward_and_load(p: &Peapod, target: &str) {
     // kubectl prints a line per connection.
     let deadline = Instant::now() + Duration::from_secs(10);
     let handling = format!("Handling connection for {local}");
-    let mut count = seen.iter().filter(|l| **l == handling).count();
-    while count < 200 && Instant::now() < deadline {
+    let mut handled = seen.iter().filter(|l| **l == handling).count();
+    while handled < count && Instant::now() < deadline {
         if let Ok(l) = lines.recv_timeout(Duration::from_millis(200))
             && l == handling
         {
-            count += 1;
+            handled += 1;
         }
     }
     assert!(
-        count >= 200,
-        "{target}: {count} 'Handling connection' lines"
+        handled >= count,
+        "{target}: {handled} 'Handling connection' lines"
     );
 
     nix::sys::signal::kill(
@@ -179,20 +210,21 @@ fn port_forward_pod_and_service_serves_200_concurrent_requests_as_root() {
     p.run(&["apply", "-f", f.to_str().unwrap()]).ok();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let out = p.run(&["get", "pod", "web", "-o", "jsonpath={.status.phase}"]);
-        if out.stdout.trim() == "Running" {
+        let out = p.run(&["get", "pods", "-o", "jsonpath={.items[*].status.phase}"]);
+        if out.stdout.trim() == "Running Running" {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "pod web is not Running: {}",
+            "pods are not Running: {}",
             out.stdout
         );
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    forward_and_load(&p, "pod/web");
-    forward_and_load(&p, "svc/web");
+    forward_and_load(&p, "pod/web", 80, 200);
+    forward_and_load(&p, "svc/web", 80, 200);
+    forward_and_load(&p, "deploy/api", 8080, 20);
 
     // A service port it does not have is refused with kubectl's message.
     let out = p.run(&["port-forward", "svc/web", "8080:81"]);
@@ -202,7 +234,33 @@ fn port_forward_pod_and_service_serves_200_concurrent_requests_as_root() {
         out.stderr
     );
 
+    // Deleting the pod ends a forward to it, as kubectl's does.
+    let (mut child, _lines, _, _) = start_forward(&p, "pod/web", 80);
     p.run(&["delete", "pod", "web", "--grace-period=0", "--force"])
         .ok();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("port-forward went on after its pod was deleted");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: lost connection to pod"), "{stderr}");
+
+    p.run(&["delete", "deployment", "api"]).ok();
     p.run(&["delete", "service", "web"]).ok();
+    cli_support::remove_all_pods(&p);
 }

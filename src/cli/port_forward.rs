@@ -6,9 +6,13 @@
 
 use super::args::PortForwardArgs;
 use super::{CliError, Ctx, Io};
+use crate::api::kinds;
+use crate::api::object::ObjectExt;
+use crate::api::request::{EventType, ListOptions};
 use crate::client::portforward;
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, WatchStream};
 use crate::net::portforward::{ForwardEvent, parse_addresses};
+use futures::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 
 pub async fn run(
@@ -35,8 +39,17 @@ pub async fn run(
     let forward = portforward::start(&ctx.state, &target, &addresses, tx)
         .await
         .map_err(CliError::Msg)?;
+    // Like kubectl, the forward ends when its pod goes away.
+    let mut pod_watch = watch_pod(cluster, &target).await;
+    let mut lost = false;
     loop {
         tokio::select! {
+            gone = pod_gone(&mut pod_watch, &target.uid) => {
+                if gone {
+                    lost = true;
+                    break;
+                }
+            }
             ev = events.recv() => match ev {
                 Some(ev @ ForwardEvent::Error { .. }) => io.errln(ev.line()),
                 Some(ev) => io.outln(ev.line()),
@@ -47,5 +60,37 @@ pub async fn run(
         }
     }
     forward.stop();
+    if lost {
+        return Err(CliError::msg("lost connection to pod"));
+    }
     Ok(())
+}
+
+async fn watch_pod(cluster: &dyn Cluster, target: &portforward::Target) -> Option<WatchStream> {
+    let pods = kinds::lookup("pods")?;
+    let opts = ListOptions {
+        field_selector: Some(format!("metadata.name={}", target.pod)),
+        ..Default::default()
+    };
+    cluster
+        .watch(pods, Some(&target.namespace), &opts)
+        .await
+        .ok()
+}
+
+/// Resolves `true` when the watched pod was deleted or replaced by another of the same
+/// name; never resolves once the watch has ended (the forward then just goes on).
+async fn pod_gone(watch: &mut Option<WatchStream>, uid: &str) -> bool {
+    let Some(stream) = watch else {
+        return std::future::pending().await;
+    };
+    match stream.next().await {
+        Some(Ok(ev)) => {
+            ev.event_type == EventType::Deleted || (!uid.is_empty() && ev.object.uid() != uid)
+        }
+        _ => {
+            *watch = None;
+            false
+        }
+    }
 }

@@ -220,19 +220,16 @@ pub fn translate_service_ports(
             let (mut local, remote) = split_port(spec);
             let number: u64 = match remote.parse::<u16>() {
                 Ok(n) => n.into(),
-                Err(_) => {
-                    let n = svc_ports
-                        .iter()
-                        .find(|p| p.get("name").and_then(Value::as_str) == Some(remote))
-                        .and_then(|p| port_of(p))
-                        .ok_or_else(|| {
-                            format!(
-                                "Service '{}' does not have a named port '{remote}'",
-                                svc.name()
-                            )
-                        })?;
-                    n
-                }
+                Err(_) => svc_ports
+                    .iter()
+                    .find(|p| p.get("name").and_then(Value::as_str) == Some(remote))
+                    .and_then(|p| port_of(p))
+                    .ok_or_else(|| {
+                        format!(
+                            "Service '{}' does not have a named port '{remote}'",
+                            svc.name()
+                        )
+                    })?,
             };
             let number_text = number.to_string();
             if local == remote {

@@ -74,7 +74,7 @@ fn the_running_ready_oldest_pod_is_chosen() {
                    {"type": "Ready", "status": if ready {"True"} else {"False"},
                     "lastTransitionTime": "2026-01-01T00:00:00Z"}]}})
     };
-    let mut pods = vec![
+    let mut pods = [
         p("pending", "Pending", false, "2026-01-01T00:00:00Z"),
         p("unready", "Running", false, "2026-01-01T00:00:00Z"),
         p("new", "Running", true, "2026-01-03T00:00:00Z"),

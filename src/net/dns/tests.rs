@@ -524,3 +524,43 @@ async fn server_answers_over_udp_and_tcp_and_forwards_outside_names() {
     let d = udp_query(server2.udp_addr, "www.example.com", TYPE_A).await;
     assert_eq!(d.rcode(), RCODE_SERVFAIL);
 }
+
+/// A real resolver client (busybox nslookup, as in pods) against the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busybox_nslookup_resolves_cluster_names() {
+    let resolver = Resolver {
+        zone: Arc::new(SharedZone::new(test_zone())),
+        upstream: Upstream {
+            servers: Vec::new(),
+            timeout: Duration::from_millis(100),
+        },
+    };
+    let server = serve("127.0.0.1:0".parse().unwrap(), resolver)
+        .await
+        .unwrap();
+    let port = format!("-port={}", server.udp_addr.port());
+    let lookup = |args: Vec<String>| async move {
+        let out = tokio::process::Command::new("/bin/busybox")
+            .arg("nslookup")
+            .args(&args)
+            .arg("127.0.0.1")
+            .output()
+            .await
+            .expect("/bin/busybox (busybox-static) is installed");
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let out = lookup(vec![port.clone(), "web.default.svc.cluster.local".into()]).await;
+    assert!(out.contains("Address: 10.96.0.20"), "{out}");
+    let out = lookup(vec![port.clone(), "db-0.db.prod.svc.cluster.local".into()]).await;
+    assert!(out.contains("Address: 10.88.0.5"), "{out}");
+    let out = lookup(vec![
+        port.clone(),
+        "-type=srv".into(),
+        "_http._tcp.web.default.svc.cluster.local".into(),
+    ])
+    .await;
+    assert!(out.contains("web.default.svc.cluster.local"), "{out}");
+    assert!(out.contains(" 80 "), "{out}");
+    let out = lookup(vec![port, "nope.default.svc.cluster.local".into()]).await;
+    assert!(out.contains("NXDOMAIN"), "{out}");
+}
