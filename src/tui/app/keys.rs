@@ -646,8 +646,8 @@ impl App {
             }),
             "port.forward" if matches!(kind.kind, "Pod" | "Service") => {
                 let dialog = PromptDialog::new(
-                    "Port-forward",
-                    &format!("Ports for {} ([LOCAL:]REMOTE):", target.reference()),
+                    "Port-forward [LOCAL:]REMOTE",
+                    &format!("Ports of {}", target.reference()),
                     &default_forward_port(kind.kind, &obj),
                 )
                 .with_keymap(&self.keymap);
