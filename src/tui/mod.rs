@@ -280,6 +280,9 @@ async fn event_loop(
                 // floods of events and log lines cost at most one frame per refresh period.
                 let keyed = batch.items.iter().any(|m| matches!(m, Msg::Key(_) | Msg::Mouse(_) | Msg::Resize));
                 let effects = batch.apply(&mut app, &mut follower, &mut forwards);
+                for id in std::mem::take(&mut app.lost_forwards) {
+                    forwards.stop(id);
+                }
                 for effect in effects {
                     match effect {
                         Effect::PortForward { id, target, ports } => forwards.start(

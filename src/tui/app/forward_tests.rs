@@ -214,3 +214,20 @@ fn the_forwards_view_draws_its_rows() {
         .collect();
     assert!(line.contains("shift-f on a pod or service"), "{line}");
 }
+
+#[test]
+fn deleting_the_pod_ends_its_forwards() {
+    let mut app = fixture();
+    let id = started(&mut app);
+    app.apply_pods(vec![WatchEvent {
+        event_type: EventType::Deleted,
+        object: super::tests::pod("default", "web-1", json!({"app": "web"})),
+    }]);
+    assert!(app.forwards.is_empty());
+    assert_eq!(app.lost_forwards, vec![id]);
+    let flash = app.flash.clone().unwrap();
+    assert_eq!(
+        flash.text,
+        "port-forward svc/web 8080:8080 stopped: lost connection to pod web-1"
+    );
+}

@@ -136,6 +136,9 @@ pub struct App {
     pub forwards: Vec<crate::tui::widgets::ForwardRow>,
     /// The id of the next port-forward.
     pub next_forward_id: u64,
+    /// Forwards whose pod went away: the event loop stops them (as kubectl's port-forward
+    /// ends with `lost connection to pod`).
+    pub lost_forwards: Vec<u64>,
 }
 
 impl App {
@@ -180,6 +183,7 @@ impl App {
             filter_before: String::new(),
             forwards: Vec::new(),
             next_forward_id: 1,
+            lost_forwards: Vec::new(),
         }
     }
 
@@ -283,6 +287,7 @@ impl App {
             match ev.event_type {
                 EventType::Deleted => {
                     self.pods.remove(&ev.object);
+                    self.pod_gone(&ev.object);
                 }
                 EventType::Added | EventType::Modified => self.pods.upsert(&ev.object),
                 EventType::Error => {}
@@ -541,6 +546,26 @@ impl App {
         if let Some(at) = self.forwards.iter().position(|r| r.id == id) {
             let row = self.forwards.remove(at);
             self.error(format!("port-forward {}: {error}", row.object));
+        }
+        if let Mode::Forwards(v) = &mut self.mode {
+            v.clamp(self.forwards.len());
+        }
+    }
+
+    /// Forwards to a deleted pod end.
+    fn pod_gone(&mut self, pod: &Value) {
+        let ns = pod.namespace().unwrap_or("default");
+        let name = pod.name();
+        let (lost, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.forwards)
+            .into_iter()
+            .partition(|r| r.namespace == ns && r.pod == name);
+        self.forwards = kept;
+        for row in lost {
+            self.lost_forwards.push(row.id);
+            self.error(format!(
+                "port-forward {} {} stopped: lost connection to pod {name}",
+                row.object, row.ports
+            ));
         }
         if let Mode::Forwards(v) = &mut self.mode {
             v.clamp(self.forwards.len());
