@@ -550,6 +550,32 @@ mod tests {
     }
 
     #[test]
+    fn port_forward_args() {
+        let c = parse(&["port-forward", "svc/web", "8080:80", ":443", "-n", "shop"]);
+        assert_eq!(c.namespace.as_deref(), Some("shop"));
+        let Some(Command::PortForward(a)) = c.command else {
+            panic!("not port-forward");
+        };
+        assert_eq!(a.object, "svc/web");
+        assert_eq!(a.ports, ["8080:80", ":443"]);
+        assert_eq!(a.address, ["localhost"]);
+        let c = parse(&[
+            "port-forward",
+            "deploy/api",
+            "9000",
+            "--address",
+            "0.0.0.0,::1",
+            "--address=127.0.0.2",
+        ]);
+        let Some(Command::PortForward(a)) = c.command else {
+            panic!("not port-forward");
+        };
+        assert_eq!(a.address, ["0.0.0.0,::1", "127.0.0.2"]);
+        // A port is required.
+        assert!(Cli::try_parse_from(["peapod", "port-forward", "pod/web"]).is_err());
+    }
+
+    #[test]
     fn global_flags_anywhere() {
         let c = parse(&["get", "po", "-n", "dev", "--state-dir", "/tmp/x"]);
         assert_eq!(c.namespace.as_deref(), Some("dev"));

@@ -215,35 +215,6 @@ impl App {
         }
     }
 
-    fn forwards_key(
-        &mut self,
-        mut view: Box<crate::tui::widgets::ForwardsView>,
-        action: Option<&str>,
-        out: &mut KeyResult,
-    ) -> Mode {
-        use crate::tui::widgets::ForwardsAction;
-        let Some(action) = action else {
-            return Mode::Forwards(view);
-        };
-        if action == "app.quit" {
-            self.quit = true;
-            return Mode::Normal;
-        }
-        match view.on_action(action, &self.forwards) {
-            ForwardsAction::Back => Mode::Normal,
-            ForwardsAction::Stop(id) => {
-                if let Some(at) = self.forwards.iter().position(|r| r.id == id) {
-                    let row = self.forwards.remove(at);
-                    self.info(format!("port-forward {} {} stopped", row.object, row.ports));
-                }
-                out.effects.push(Effect::StopForward(id));
-                view.clamp(self.forwards.len());
-                Mode::Forwards(view)
-            }
-            ForwardsAction::None => Mode::Forwards(view),
-        }
-    }
-
     fn command_key(
         &mut self,
         mut input: LineInput,
@@ -648,7 +619,7 @@ impl App {
                 let dialog = PromptDialog::new(
                     "Port-forward [LOCAL:]REMOTE",
                     &format!("Ports of {}", target.reference()),
-                    &default_forward_port(kind.kind, &obj),
+                    &super::forward_keys::default_forward_port(kind.kind, &obj),
                 )
                 .with_keymap(&self.keymap);
                 self.mode = Mode::Prompt(Box::new(dialog), PromptFor::PortForward(target));
@@ -666,36 +637,7 @@ impl App {
                     replicas,
                 })
             }
-            PromptFor::PortForward(target) => {
-                let ports: Vec<String> = text.split_whitespace().map(str::to_string).collect();
-                if ports.is_empty() {
-                    return Err("type the ports: [LOCAL:]REMOTE, e.g. 8080:80".into());
-                }
-                for p in &ports {
-                    crate::client::portforward::check_port_spec(p)?;
-                }
-                let id = self.next_forward_id;
-                self.next_forward_id += 1;
-                let short = match target.kind.kind {
-                    "Service" => "svc",
-                    _ => "pod",
-                };
-                self.forwards.push(crate::tui::widgets::ForwardRow {
-                    id,
-                    namespace: target.namespace.clone().unwrap_or_default(),
-                    object: format!("{short}/{}", target.name),
-                    pod: String::new(),
-                    ports: ports.join(","),
-                    addresses: "starting".into(),
-                    connections: 0,
-                    started: self.now(),
-                });
-                Ok(Effect::PortForward {
-                    id,
-                    target: target.clone(),
-                    ports,
-                })
-            }
+            PromptFor::PortForward(target) => self.port_forward_prompt_done(target, text),
             PromptFor::CreateNamespace => {
                 let name = text.trim();
                 if name.is_empty() {
@@ -705,27 +647,6 @@ impl App {
             }
         }
     }
-}
-
-/// The port the Shift-F prompt offers: a pod's first container port, a service's first
-/// port; empty when there is none.
-fn default_forward_port(kind: &str, obj: &Value) -> String {
-    let first = |list: Option<&Value>, field: &str| {
-        list.and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find_map(|p| p.get(field).and_then(Value::as_u64))
-    };
-    let port = match kind {
-        "Service" => first(obj.pointer("/spec/ports"), "port"),
-        _ => obj
-            .pointer("/spec/containers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find_map(|c| first(c.get("ports"), "containerPort")),
-    };
-    port.map(|p| p.to_string()).unwrap_or_default()
 }
 
 fn is_row_action(a: &str) -> bool {

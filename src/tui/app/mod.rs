@@ -4,6 +4,7 @@
 //! without a terminal or a cluster.
 
 mod effect;
+mod forward_keys;
 #[cfg(test)]
 mod forward_tests;
 mod keys;
