@@ -83,7 +83,7 @@ fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
 fn get(addr: SocketAddr) -> Result<String, String> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
         .map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     s.write_all(b"GET /index.html HTTP/1.0\r\nHost: web\r\n\r\n")
         .map_err(|e| format!("write: {e}"))?;
     let mut body = String::new();

@@ -510,7 +510,7 @@ pub struct PortForwardArgs {
         default_value = "localhost"
     )]
     pub address: Vec<String>,
-    /// How long to wait for a running pod (kubectl flag; accepted for compatibility).
+    /// How long to wait for a pod of a controller or service to exist (default 1m).
     #[arg(long = "pod-running-timeout", value_name = "DURATION")]
     pub pod_running_timeout: Option<String>,
 }

@@ -21,14 +21,13 @@ pub async fn run(
     a: PortForwardArgs,
     io: &mut Io<'_>,
 ) -> Result<(), CliError> {
-    if let Some(t) = &a.pod_running_timeout {
-        super::parse_duration(t)?;
-    }
+    // kubectl's default: wait up to a minute for a pod of a controller or service.
+    let wait = match &a.pod_running_timeout {
+        Some(t) => super::parse_duration(t)?,
+        None => std::time::Duration::from_secs(60),
+    };
     let addresses = parse_addresses(&a.address).map_err(CliError::Msg)?;
-    if ctx.embedded {
-        io.errln("note: no console or `peapod serve` runs; pods keep running only while one does");
-    }
-    let target = portforward::resolve(cluster, &ctx.namespace, &a.object, &a.ports)
+    let target = portforward::resolve(cluster, &ctx.namespace, &a.object, &a.ports, wait)
         .await
         .map_err(CliError::Msg)?;
     let mut interrupt = signal(SignalKind::interrupt())

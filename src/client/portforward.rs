@@ -27,12 +27,14 @@ pub struct Target {
 }
 
 /// Resolves `TYPE/NAME` (or a bare pod name) and the port specs to a running pod and numeric
-/// ports, as kubectl's port-forward `Complete` does.
+/// ports, as kubectl's port-forward `Complete` does. A controller or service without pods
+/// is looked at again until `wait_for_pods` has passed (`--pod-running-timeout`).
 pub async fn resolve(
     cluster: &dyn Cluster,
     namespace: &str,
     object: &str,
     ports: &[String],
+    wait_for_pods: std::time::Duration,
 ) -> Result<Target, String> {
     let (resource, name) = object.split_once('/').unwrap_or(("pod", object));
     if name.is_empty() {
@@ -59,11 +61,18 @@ pub async fn resolve(
             label_selector: Some(selector.clone()),
             ..Default::default()
         };
-        let mut found = cluster
-            .list(pods, Some(namespace), &opts)
-            .await
-            .map_err(|e| e.message)?
-            .items;
+        let deadline = tokio::time::Instant::now() + wait_for_pods;
+        let mut found = loop {
+            let items = cluster
+                .list(pods, Some(namespace), &opts)
+                .await
+                .map_err(|e| e.message)?
+                .items;
+            if !items.is_empty() || tokio::time::Instant::now() >= deadline {
+                break items;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        };
         found.sort_by(most_attachable_first);
         found.into_iter().next().ok_or_else(|| {
             format!(
@@ -120,7 +129,7 @@ pub async fn resolve_and_start(
     addresses: &[ListenAddr],
     events: mpsc::UnboundedSender<ForwardEvent>,
 ) -> Result<(Target, Forward), String> {
-    let target = resolve(cluster, namespace, object, ports).await?;
+    let target = resolve(cluster, namespace, object, ports, std::time::Duration::ZERO).await?;
     let forward = start(state_dir, &target, addresses, events).await?;
     Ok((target, forward))
 }

@@ -21,8 +21,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-/// How long a connect inside the pod may take (loopback: only a full backlog delays it).
-const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connect inside the pod may take. On loopback only a full accept backlog delays
+/// it (TCP then retransmits the SYN after 1, 3, 7, 15, 31 s), so this is generous.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One forwarded port: `local` 0 means "pick a free port".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
