@@ -226,6 +226,14 @@ async fn watch_kind(
             }
         };
         while let Some(Ok(ev)) = stream.next().await {
+            // Only pods with hostname and subdomain (immutable fields) matter to DNS: the
+            // status churn of every other pod must not rebuild the zone.
+            if kind == Kind::Pod
+                && ev.event_type != EventType::Error
+                && hostnamed_pod(&ev.object).is_none()
+            {
+                continue;
+            }
             let change = match ev.event_type {
                 EventType::Deleted => Change::Delete(kind, ev.object),
                 EventType::Added | EventType::Modified => Change::Upsert(kind, ev.object),
