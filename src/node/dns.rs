@@ -63,6 +63,15 @@ pub async fn start(
     })
 }
 
+/// The production setup: the cluster DNS on the pod network's gateway
+/// (`CLUSTER_DNS_IP:53`, UDP and TCP), other names sent to the host's resolvers. Call it
+/// once the bridge carries that address, then give pods the address
+/// (`AgentOptions::cluster_dns`); keep the returned value alive while peapod serves.
+pub async fn start_on_pod_network(cluster: Arc<dyn Cluster>) -> std::io::Result<ClusterDns> {
+    let addr = SocketAddr::new(crate::net::dns::CLUSTER_DNS_IP, crate::net::dns::DNS_PORT);
+    start(cluster, addr, Upstream::from_host()).await
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
     Service,
