@@ -88,7 +88,7 @@ impl Resolver {
     pub async fn respond(&self, request: &[u8], transport: Transport) -> Option<Vec<u8>> {
         let q = match wire::parse_query(request) {
             Ok(q) => q,
-            Err(wire::ParseError::TooShort) => return None,
+            Err(wire::ParseError::TooShort | wire::ParseError::NotAQuery) => return None,
             Err(wire::ParseError::Bad { id, rcode }) => {
                 return Some(wire::error_response(id, rcode, request));
             }

@@ -175,6 +175,8 @@ fn malformed_queries_get_formerr_or_nothing() {
             rcode: RCODE_NOTIMP
         })
     );
+    let response = [0, 10, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1];
+    assert_eq!(parse_query(&response), Err(ParseError::NotAQuery));
     let truncated_question = [0, 9, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, b'a'];
     assert!(matches!(
         parse_query(&truncated_question),

@@ -45,6 +45,8 @@ pub struct Query {
 pub enum ParseError {
     /// Not even a header: nothing can be answered.
     TooShort,
+    /// A response (QR set): never answered, so two servers cannot bounce messages forever.
+    NotAQuery,
     /// A header we can answer with FORMERR (or NOTIMP) keeping its id.
     Bad { id: u16, rcode: u8 },
 }
@@ -160,8 +162,7 @@ pub fn parse_query(msg: &[u8]) -> Result<Query, ParseError> {
         rcode: RCODE_FORMERR,
     };
     if flags & 0x8000 != 0 {
-        // A response sent to us: answer nothing sensible but keep it well-formed.
-        return Err(formerr);
+        return Err(ParseError::NotAQuery);
     }
     let opcode = ((flags >> 11) & 0x0F) as u8;
     let qdcount = u16::from_be_bytes([msg[4], msg[5]]);
