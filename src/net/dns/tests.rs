@@ -312,8 +312,12 @@ fn external_names_are_cnames_and_pods_and_ptr_resolve() {
         texts(&z.lookup("5.0.88.10.in-addr.arpa", TYPE_PTR)),
         ["db-0.db.prod.svc.cluster.local"]
     );
+    assert_eq!(
+        texts(&z.lookup("6.0.88.10.in-addr.arpa", TYPE_PTR)),
+        ["10-88-0-6.db.prod.svc.cluster.local"]
+    );
     assert!(z.knows_reverse("5.0.88.10.in-addr.arpa"));
-    assert!(!z.knows_reverse("6.0.88.10.in-addr.arpa"));
+    assert!(!z.knows_reverse("7.0.88.10.in-addr.arpa"));
 }
 
 #[test]

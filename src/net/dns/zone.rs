@@ -9,7 +9,7 @@
 //! - `_<port>._<proto>.<svc>.<ns>.svc.<domain>` SRV for named ports (and SRV of all ports on
 //!   the service name itself).
 //! - `<a-b-c-d>.<ns>.pod.<domain>`: A of the dashed address (CoreDNS's `pods insecure`).
-//! - PTR of ClusterIPs and headless endpoint IPs.
+//! - PTR of ClusterIPs and of headless endpoint IPs (to their member names).
 //!
 //! A name that exists with no record of the asked type answers NOERROR with no records
 //! (so AAAA of an IPv4 service is empty, not NXDOMAIN); a name that does not exist in the
@@ -169,9 +169,7 @@ impl Zone {
             let member = format!("{host}.{svc}");
             self.add(svc.clone(), address(&e.ip));
             self.add(member.clone(), address(&e.ip));
-            if e.hostname.is_some() {
-                self.add(reverse_name(&e.ip), RData::Ptr(member.clone()));
-            }
+            self.add(reverse_name(&e.ip), RData::Ptr(member.clone()));
             for p in &s.endpoint_ports {
                 self.add(svc.clone(), srv(p, member.clone()));
                 if !p.name.is_empty() {
