@@ -21,9 +21,17 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-/// How long a connect inside the pod may take. On loopback only a full accept backlog delays
-/// it (TCP then retransmits the SYN after 1, 3, 7, 15, 31 s), so this is generous.
+/// How long a connect inside the pod may take in all.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The first attempt's wait for a connect; each next attempt waits twice as long, up to
+/// [`DIAL_ATTEMPT_MAX`]. On loopback a connect completes at once unless the server's accept
+/// backlog is full: then the SYN is dropped and the kernel would retransmit it only after 1,
+/// 3, 7, 15 s… A burst of connections to a server with a small backlog (busybox httpd
+/// listens with 9) would wait seconds; a fresh attempt every few hundred milliseconds gets
+/// in as soon as the server has accepted.
+const DIAL_ATTEMPT_FIRST: Duration = Duration::from_millis(50);
+const DIAL_ATTEMPT_MAX: Duration = Duration::from_millis(400);
 
 /// One forwarded port: `local` 0 means "pick a free port".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,14 +182,32 @@ fn dial_in(netns: &OwnedFd, port: u16) -> Result<std::net::TcpStream, String> {
         .map_err(|e| format!("enter the pod's network namespace: {e}"))?;
     let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
-    match std::net::TcpStream::connect_timeout(&v4, DIAL_TIMEOUT) {
+    match connect_patiently(v4) {
         Ok(s) => Ok(s),
-        Err(e4) => std::net::TcpStream::connect_timeout(&v6, DIAL_TIMEOUT).map_err(|e6| {
+        Err(e4) => connect_patiently(v6).map_err(|e6| {
             format!(
                 "failed to connect to localhost:{port} inside the pod's network namespace, \
                  IPv4: {e4}, IPv6: {e6}"
             )
         }),
+    }
+}
+
+/// Connects within [`DIAL_TIMEOUT`], starting over with a fresh socket whenever an attempt
+/// times out (a dropped SYN), instead of waiting for the kernel's SYN back-off. Any other
+/// error (refused, unreachable) ends it at once.
+fn connect_patiently(addr: SocketAddr) -> std::io::Result<std::net::TcpStream> {
+    let deadline = std::time::Instant::now() + DIAL_TIMEOUT;
+    let mut wait = DIAL_ATTEMPT_FIRST;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let attempt = wait.min(left).max(Duration::from_millis(1));
+        match std::net::TcpStream::connect_timeout(&addr, attempt) {
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut && !left.is_zero() => {
+                wait = (wait * 2).min(DIAL_ATTEMPT_MAX);
+            }
+            other => return other,
+        }
     }
 }
 

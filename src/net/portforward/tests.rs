@@ -179,3 +179,24 @@ async fn a_refused_pod_port_is_reported_per_connection_as_root() {
     }
     assert!(saw_error);
 }
+
+/// A server whose accept backlog is full: the dial gets in soon after the server accepts,
+/// long before the kernel would retransmit the dropped SYN (1 s).
+#[test]
+fn a_full_backlog_is_retried_before_the_syn_back_off() {
+    use nix::sys::socket::{Backlog, listen};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // Listening again changes the backlog.
+    listen(&listener, Backlog::new(0).unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Fill the accept queue (backlog 0 holds one connection).
+    let _queued = std::net::TcpStream::connect(addr).unwrap();
+    let started = std::time::Instant::now();
+    let dial = std::thread::spawn(move || connect_patiently(addr));
+    std::thread::sleep(Duration::from_millis(300));
+    let (_first, _) = listener.accept().unwrap();
+    let stream = dial.join().unwrap().expect("the dial gets in");
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(950), "took {took:?}");
+    drop(stream);
+}
