@@ -72,6 +72,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// Run a command in a container of a running pod.
     Exec(ExecArgs),
+    /// Forward local ports to a pod: `port-forward pod/NAME|svc/NAME|deploy/NAME [LOCAL:]REMOTE...`.
+    PortForward(PortForwardArgs),
     /// Show CPU and memory usage of pods (`top pod`).
     #[command(subcommand)]
     Top(super::top::TopCommand),
@@ -493,6 +495,26 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct PortForwardArgs {
+    /// `pod/NAME`, `svc/NAME`, `deploy/NAME` (or another controller), or a pod name.
+    #[arg(value_name = "TYPE/NAME")]
+    pub object: String,
+    /// `[LOCAL:]REMOTE`: `8080:80`, `80`, `:80` (a random local port); REMOTE may be a port name.
+    #[arg(value_name = "[LOCAL:]REMOTE", required = true)]
+    pub ports: Vec<String>,
+    /// Addresses to listen on (comma list): IPs or `localhost` (127.0.0.1 and ::1).
+    #[arg(
+        long = "address",
+        value_name = "ADDRESSES",
+        default_value = "localhost"
+    )]
+    pub address: Vec<String>,
+    /// How long to wait for a pod of a controller or service to exist (default 1m).
+    #[arg(long = "pod-running-timeout", value_name = "DURATION")]
+    pub pod_running_timeout: Option<String>,
+}
+
 #[derive(Debug, Args, Default)]
 pub struct ScaleArgs {
     /// `KIND NAME...` or `KIND/NAME...` (deploy, rs, rc, sts).
@@ -525,6 +547,32 @@ mod tests {
 
     fn parse(args: &[&str]) -> Cli {
         Cli::try_parse_from(std::iter::once("peapod").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn port_forward_args() {
+        let c = parse(&["port-forward", "svc/web", "8080:80", ":443", "-n", "shop"]);
+        assert_eq!(c.namespace.as_deref(), Some("shop"));
+        let Some(Command::PortForward(a)) = c.command else {
+            panic!("not port-forward");
+        };
+        assert_eq!(a.object, "svc/web");
+        assert_eq!(a.ports, ["8080:80", ":443"]);
+        assert_eq!(a.address, ["localhost"]);
+        let c = parse(&[
+            "port-forward",
+            "deploy/api",
+            "9000",
+            "--address",
+            "0.0.0.0,::1",
+            "--address=127.0.0.2",
+        ]);
+        let Some(Command::PortForward(a)) = c.command else {
+            panic!("not port-forward");
+        };
+        assert_eq!(a.address, ["0.0.0.0,::1", "127.0.0.2"]);
+        // A port is required.
+        assert!(Cli::try_parse_from(["peapod", "port-forward", "pod/web"]).is_err());
     }
 
     #[test]

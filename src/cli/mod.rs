@@ -18,6 +18,7 @@ mod label;
 mod logs;
 mod node;
 pub mod output;
+mod port_forward;
 mod resources;
 mod rollout;
 mod scale;
@@ -271,6 +272,7 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Logs(l) => l.follow,
         // An interactive session may last long; others must still reach the cluster.
         Command::Exec(_) => true,
+        Command::PortForward(_) => true,
         // `rollout status` waits for controllers: they must run while it waits.
         Command::Rollout(rollout::RolloutCommand::Status(s)) => s.watch,
         _ => false,
@@ -289,6 +291,7 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Edit(a) => edit::run(cluster, ctx, a, io).await,
         Command::Logs(a) => logs::run(cluster, ctx, a, io).await,
         Command::Exec(a) => exec::run(cluster, ctx, a, io).await,
+        Command::PortForward(a) => port_forward::run(cluster, ctx, a, io).await,
         Command::Top(a) => top::run(cluster, ctx, a, io).await,
         Command::Scale(a) => scale::run(cluster, ctx, a, io).await,
         Command::Version(v) => resources::version(Some(cluster), &v, io).await,

@@ -4,5 +4,6 @@
 
 pub mod describe;
 pub mod edit;
+pub mod portforward;
 pub mod text;
 pub mod validate;

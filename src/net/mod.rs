@@ -1,4 +1,6 @@
-//! Networking on the node: the service proxy (and, from other parts of issue 6, the pod
-//! network, port-forward and DNS). May import only `api` and `runtime`.
+//! Networking that peapod runs on the host: the service proxy, port-forward into pod network
+//! namespaces and the cluster DNS server. Knows `api` and `runtime` only.
 
+pub mod dns;
+pub mod portforward;
 pub mod proxy;

@@ -3,6 +3,7 @@
 //! back-off come with the pod runtime.
 
 pub mod agent;
+pub mod dns;
 pub mod info;
 pub mod kubelet;
 pub mod probe;

@@ -110,7 +110,10 @@ pub async fn run(cluster: Arc<dyn Cluster>, effect: Effect, namespace: Option<St
                 Err(e) => fail(api_line(&e)),
             }
         }
-        Effect::WatchMain { .. } | Effect::Shell { .. } => ok(""),
+        Effect::WatchMain { .. }
+        | Effect::Shell { .. }
+        | Effect::PortForward { .. }
+        | Effect::StopForward(_) => ok(""),
     }
 }
 

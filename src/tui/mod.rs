@@ -6,6 +6,7 @@
 pub mod app;
 pub mod config;
 mod effects;
+mod forwards;
 pub mod keymap;
 pub mod labels;
 pub mod logs;
@@ -57,6 +58,8 @@ pub enum Msg {
     /// CPU and memory of pods by `namespace/name`.
     Metrics(HashMap<String, (u64, u64)>),
     Report(effects::Report),
+    /// A port-forward started, failed or accepted a connection.
+    Forward(forwards::ForwardMsg),
 }
 
 /// Which stream a watch feeds.
@@ -258,6 +261,7 @@ async fn event_loop(
     // SIGTERM and SIGHUP (a closed terminal or SSH session) end the console like `q`, so the
     // terminal is restored (ctrl-c arrives as a key in raw mode).
     let mut stop = termination_signals();
+    let mut forwards = forwards::Forwards::default();
     loop {
         tokio::select! {
             _ = stop.recv() => return Ok(()),
@@ -275,9 +279,18 @@ async fn event_loop(
                 // A key is answered with a frame at once; data changes wait for the tick, so
                 // floods of events and log lines cost at most one frame per refresh period.
                 let keyed = batch.items.iter().any(|m| matches!(m, Msg::Key(_) | Msg::Mouse(_) | Msg::Resize));
-                let effects = batch.apply(&mut app, &mut follower);
+                let effects = batch.apply(&mut app, &mut follower, &mut forwards);
+                for id in std::mem::take(&mut app.lost_forwards) {
+                    forwards.stop(id);
+                }
                 for effect in effects {
-                    run_effect(effect, &mut app, &cluster, &tx, &main_generation, &paused, &opts, terminal);
+                    match effect {
+                        Effect::PortForward { id, target, ports } => forwards.start(
+                            cluster.clone(), opts.state_dir.clone(), tx.clone(), id, target, ports,
+                        ),
+                        Effect::StopForward(id) => forwards.stop(id),
+                        effect => run_effect(effect, &mut app, &cluster, &tx, &main_generation, &paused, &opts, terminal),
+                    }
                 }
                 if app.quit {
                     return Ok(());
@@ -351,7 +364,12 @@ impl Batch {
         self.items.push(m);
     }
 
-    fn apply(self, app: &mut App, follower: &mut logs::LogFollower) -> Vec<Effect> {
+    fn apply(
+        self,
+        app: &mut App,
+        follower: &mut logs::LogFollower,
+        forwards: &mut forwards::Forwards,
+    ) -> Vec<Effect> {
         let mut effects = Vec::new();
         let mut pods: Vec<WatchEvent> = Vec::new();
         let mut main: Vec<WatchEvent> = Vec::new();
@@ -423,6 +441,7 @@ impl Batch {
                         Msg::Report(effects::Report::Text { title, text, usage }) => {
                             app.show_text(&title, &text, usage)
                         }
+                        Msg::Forward(m) => forwards.on_msg(app, m),
                         Msg::Pod(_) | Msg::Main(..) => {}
                     }
                 }

@@ -1,6 +1,8 @@
 //! Running the built `peapod` binary against a fresh state directory, for the CLI tests.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

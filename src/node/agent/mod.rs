@@ -43,6 +43,10 @@ pub struct AgentOptions {
     pub cgroup_parent: String,
     /// pids.max of every pod cgroup, so a fork bomb stops there.
     pub pod_pids_limit: Option<i64>,
+    /// The nameserver of pods with dnsPolicy ClusterFirst (`crate::net::dns::CLUSTER_DNS_IP`
+    /// once the cluster DNS server runs); `None` gives them the host's resolver, as the
+    /// kubelet does without `--cluster-dns`.
+    pub cluster_dns: Option<std::net::IpAddr>,
 }
 
 impl AgentOptions {
@@ -60,6 +64,7 @@ impl AgentOptions {
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(4096),
             ),
+            cluster_dns: None,
         })
     }
 }

@@ -121,7 +121,12 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 }
 
 /// The kubelet's managed /etc/hosts, /etc/hostname and /etc/resolv.conf.
-fn write_etc(layout: &PodLayout, pod: &Value, pod_ip: &str) -> Result<EtcFiles, String> {
+fn write_etc(
+    layout: &PodLayout,
+    pod: &Value,
+    pod_ip: &str,
+    cluster_dns: Option<std::net::IpAddr>,
+) -> Result<EtcFiles, String> {
     let etc = layout.etc();
     std::fs::create_dir_all(&etc).map_err(|e| format!("create {}: {e}", etc.display()))?;
     let host = hostname(pod);
@@ -157,30 +162,16 @@ fn write_etc(layout: &PodLayout, pod: &Value, pod_ip: &str) -> Result<EtcFiles, 
         format!("{host}\n")
     };
     write(&etc.join("hostname"), &node_host)?;
-    // dnsPolicy ClusterFirst needs the cluster DNS of the network issue; until then pods
-    // resolve like the host (dnsPolicy Default).
-    let mut resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    if let Some(cfg) = pod["spec"]["dnsConfig"].as_object() {
-        let list = |k: &str| -> Vec<String> {
-            cfg.get(k)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        };
-        let servers = list("nameservers");
-        let searches = list("searches");
-        if pod.str_at("/spec/dnsPolicy") == Some("None") {
-            resolv.clear();
-        }
-        for s in servers {
-            resolv.push_str(&format!("nameserver {s}\n"));
-        }
-        if !searches.is_empty() {
-            resolv.push_str(&format!("search {}\n", searches.join(" ")));
-        }
-    }
+    let host_resolv = crate::node::kubelet::dns::ResolvConf::parse(
+        &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+    );
+    let resolv = crate::node::kubelet::dns::pod_resolv_conf(
+        pod,
+        &host_resolv,
+        cluster_dns,
+        crate::net::dns::CLUSTER_DOMAIN,
+    )
+    .render();
     write(&etc.join("resolv.conf"), &resolv)?;
     Ok(EtcFiles {
         hosts: Some(etc.join("hosts")),
@@ -232,7 +223,7 @@ pub async fn sandbox(shared: &Shared, pod: &Value, pod_ip: &str) -> Result<ShimC
     }
     std::fs::create_dir_all(&layout.dir)
         .map_err(|e| format!("create {}: {e}", layout.dir.display()))?;
-    write_etc(&layout, pod, pod_ip)?;
+    write_etc(&layout, pod, pod_ip, shared.opts.cluster_dns)?;
     mount_shm(&layout)?;
     let cg = shared.cgroups.pod(pod.uid()).map_err(|e| e.to_string())?;
     let resources = Resources::for_pod(

@@ -3,6 +3,7 @@
 //! except reading the image's /etc/passwd and /etc/group for user names.
 
 pub mod command;
+pub mod dns;
 pub mod downward;
 pub mod env;
 pub mod security;

@@ -70,6 +70,14 @@ pub enum Effect {
     /// `:apply PATH`.
     Apply(PathBuf),
     CreateNamespace(String),
+    /// Start port-forward `id` to a pod or service (the ports as typed, `[LOCAL:]REMOTE`).
+    PortForward {
+        id: u64,
+        target: Target,
+        ports: Vec<String>,
+    },
+    /// Stop port-forward `id`.
+    StopForward(u64),
     /// Suspend the console and run a shell in a container.
     Shell {
         namespace: String,

@@ -51,6 +51,7 @@ impl App {
             (Mode::Edit(e), _) => e.context().into(),
             (Mode::Text(t), _) => t.context().into(),
             (Mode::Containers(v), _) => v.context().into(),
+            (Mode::Forwards(v), _) => v.context().into(),
             (_, Focus::Logs) => "logs".into(),
             (_, Focus::Table) => format!("table.{}", self.table.kind().plural),
             _ => "table".into(),
@@ -164,6 +165,7 @@ impl App {
                 }
             }
             Mode::Containers(view) => self.containers_key(view, action.as_deref(), &mut out),
+            Mode::Forwards(view) => self.forwards_key(view, action.as_deref(), &mut out),
             Mode::Help => Mode::Normal,
         };
         out
@@ -272,6 +274,11 @@ impl App {
         match parse_command(line) {
             Err(e) => self.error(e),
             Ok(Command::Quit) => self.quit = true,
+            Ok(Command::PortForwards) => {
+                let mut view = crate::tui::widgets::ForwardsView::default();
+                view.clamp(self.forwards.len());
+                self.mode = Mode::Forwards(Box::new(view));
+            }
             Ok(Command::Apply(path)) => {
                 if self.refuse_readonly("resource.edit") {
                     return;
@@ -608,8 +615,14 @@ impl App {
                 pod: target.name.clone(),
                 container: None,
             }),
-            "port.forward" => {
-                self.error("port-forward comes with the pod network; use peapod exec meanwhile")
+            "port.forward" if matches!(kind.kind, "Pod" | "Service") => {
+                let dialog = PromptDialog::new(
+                    "Port-forward [LOCAL:]REMOTE",
+                    &format!("Ports of {}", target.reference()),
+                    &super::forward_keys::default_forward_port(kind.kind, &obj),
+                )
+                .with_keymap(&self.keymap);
+                self.mode = Mode::Prompt(Box::new(dialog), PromptFor::PortForward(target));
             }
             _ => {}
         }
@@ -624,6 +637,7 @@ impl App {
                     replicas,
                 })
             }
+            PromptFor::PortForward(target) => self.port_forward_prompt_done(target, text),
             PromptFor::CreateNamespace => {
                 let name = text.trim();
                 if name.is_empty() {

@@ -4,6 +4,9 @@
 //! without a terminal or a cluster.
 
 mod effect;
+mod forward_keys;
+#[cfg(test)]
+mod forward_tests;
 mod keys;
 #[cfg(test)]
 pub mod tests;
@@ -51,6 +54,8 @@ pub enum Mode {
     Edit(Box<crate::tui::widgets::Editor>),
     /// The containers of a pod (Enter on a pod).
     Containers(Box<crate::tui::widgets::ContainersView>),
+    /// The active port-forwards (`:pf`).
+    Forwards(Box<crate::tui::widgets::ForwardsView>),
     /// The help screen.
     Help,
 }
@@ -60,6 +65,8 @@ pub enum Mode {
 pub enum PromptFor {
     Scale(Target),
     CreateNamespace,
+    /// `[LOCAL:]REMOTE` ports for a port-forward to a pod or service.
+    PortForward(Target),
 }
 
 /// A message for the bar above the footer: results of actions, errors, config warnings.
@@ -126,6 +133,13 @@ pub struct App {
     pub command_history: Vec<String>,
     /// The filter before `/` started editing it (Esc restores it).
     pub filter_before: String,
+    /// The port-forwards this console runs (they run in the event loop; these are the rows).
+    pub forwards: Vec<crate::tui::widgets::ForwardRow>,
+    /// The id of the next port-forward.
+    pub next_forward_id: u64,
+    /// Forwards whose pod went away: the event loop stops them (as kubectl's port-forward
+    /// ends with `lost connection to pod`).
+    pub lost_forwards: Vec<u64>,
 }
 
 impl App {
@@ -168,6 +182,9 @@ impl App {
             text_usage: None,
             command_history: Vec::new(),
             filter_before: String::new(),
+            forwards: Vec::new(),
+            next_forward_id: 1,
+            lost_forwards: Vec::new(),
         }
     }
 
@@ -271,6 +288,7 @@ impl App {
             match ev.event_type {
                 EventType::Deleted => {
                     self.pods.remove(&ev.object);
+                    self.pod_gone(&ev.object);
                 }
                 EventType::Added | EventType::Modified => self.pods.upsert(&ev.object),
                 EventType::Error => {}
@@ -492,6 +510,73 @@ impl App {
                 self.table.move_by(delta);
             }
             _ => {}
+        }
+    }
+
+    // ---- port-forwards ------------------------------------------------------------------
+
+    /// A forward asked for by Shift-F is up (`pod`: where it goes; `bound`: what listens).
+    pub fn forward_started(&mut self, id: u64, pod: &str, bound: &[(std::net::SocketAddr, u16)]) {
+        let Some(row) = self.forwards.iter_mut().find(|r| r.id == id) else {
+            return;
+        };
+        row.pod = pod.to_string();
+        let mut ports: Vec<String> = Vec::new();
+        let mut addresses: Vec<String> = Vec::new();
+        for (addr, remote) in bound {
+            let p = format!("{}:{remote}", addr.port());
+            if !ports.contains(&p) {
+                ports.push(p);
+            }
+            let a = addr.ip().to_string();
+            if !addresses.contains(&a) {
+                addresses.push(a);
+            }
+        }
+        row.ports = ports.join(",");
+        row.addresses = addresses.join(", ");
+        let text = format!(
+            "forwarding {} ({}) to {} {}",
+            row.addresses, row.ports, row.object, row.pod
+        );
+        self.info(text);
+    }
+
+    /// A forward could not start: its row goes away, the reason shows.
+    pub fn forward_failed(&mut self, id: u64, error: &str) {
+        if let Some(at) = self.forwards.iter().position(|r| r.id == id) {
+            let row = self.forwards.remove(at);
+            self.error(format!("port-forward {}: {error}", row.object));
+        }
+        if let Mode::Forwards(v) = &mut self.mode {
+            v.clamp(self.forwards.len());
+        }
+    }
+
+    /// Forwards to a deleted pod end.
+    fn pod_gone(&mut self, pod: &Value) {
+        let ns = pod.namespace().unwrap_or("default");
+        let name = pod.name();
+        let (lost, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.forwards)
+            .into_iter()
+            .partition(|r| r.namespace == ns && r.pod == name);
+        self.forwards = kept;
+        for row in lost {
+            self.lost_forwards.push(row.id);
+            self.error(format!(
+                "port-forward {} {} stopped: lost connection to pod {name}",
+                row.object, row.ports
+            ));
+        }
+        if let Mode::Forwards(v) = &mut self.mode {
+            v.clamp(self.forwards.len());
+        }
+    }
+
+    /// A connection was accepted by forward `id`.
+    pub fn forward_connection(&mut self, id: u64) {
+        if let Some(row) = self.forwards.iter_mut().find(|r| r.id == id) {
+            row.connections += 1;
         }
     }
 

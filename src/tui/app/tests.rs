@@ -83,7 +83,7 @@ pub fn fixture() -> App {
     app
 }
 
-fn press(app: &mut App, keys: &[&str]) -> Vec<Effect> {
+pub fn press(app: &mut App, keys: &[&str]) -> Vec<Effect> {
     let mut effects = Vec::new();
     for k in keys {
         effects.extend(app.on_key(key(k), false).effects);
@@ -91,7 +91,7 @@ fn press(app: &mut App, keys: &[&str]) -> Vec<Effect> {
     effects
 }
 
-fn type_line(app: &mut App, text: &str) -> Vec<Effect> {
+pub fn type_line(app: &mut App, text: &str) -> Vec<Effect> {
     let mut effects = Vec::new();
     for c in text.chars() {
         effects.extend(app.on_key(key(&c.to_string()), false).effects);

@@ -8,7 +8,18 @@ use crate::api::text::did_you_mean;
 use std::path::PathBuf;
 
 /// Commands that are not kind names.
-pub const COMMANDS: &[&str] = &["q", "q!", "quit", "apply", "create", "label", "annotate"];
+pub const COMMANDS: &[&str] = &[
+    "q",
+    "q!",
+    "quit",
+    "apply",
+    "create",
+    "label",
+    "annotate",
+    "pf",
+    "portforward",
+    "portforwards",
+];
 
 /// A namespace argument: `all` means every namespace (as in k9s).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +68,8 @@ pub enum Command {
         set: Vec<(String, String)>,
         remove: Vec<String>,
     },
+    /// `:pf`: the console's active port-forwards.
+    PortForwards,
     Quit,
 }
 
@@ -115,6 +128,13 @@ pub fn parse_command(line: &str) -> Result<Command, String> {
             };
         }
         "label" | "annotate" => return parse_metadata(word == "annotate", rest),
+        "pf" | "portforward" | "portforwards" => {
+            return if rest.is_empty() {
+                Ok(Command::PortForwards)
+            } else {
+                Err(format!(":{word} takes no argument"))
+            };
+        }
         _ => {}
     }
     let Some(kind) = kinds::lookup(word) else {

@@ -131,6 +131,13 @@ pub fn draw(f: &mut Frame, app: &mut App, logs: &dyn LogsView) -> Areas {
             _ => t.render(body, buf, &app.theme),
         },
         Mode::Containers(v) => v.render(areas.table.unwrap_or(body), buf, &app.theme),
+        Mode::Forwards(v) => v.render(
+            &app.forwards,
+            now,
+            areas.table.unwrap_or(body),
+            buf,
+            &app.theme,
+        ),
         Mode::Edit(e) => e.render(body, buf, &app.theme),
         Mode::Help => chrome::help(app, body, buf),
         Mode::Normal | Mode::Command(_) | Mode::Filter(_) => {}

@@ -7,6 +7,7 @@
 pub mod containers;
 pub mod dialog;
 pub mod editor;
+pub mod forwards;
 pub mod input;
 pub mod text_view;
 pub mod usage;
@@ -18,6 +19,7 @@ mod render_tests;
 pub use containers::{ContainerAction, ContainerRow, ContainersView};
 pub use dialog::{ConfirmDialog, PromptDialog, parse_replicas};
 pub use editor::Editor;
+pub use forwards::{ForwardRow, ForwardsAction, ForwardsView};
 pub use input::LineInput;
 pub use text_view::{Highlight, TextView};
 pub use usage::{UsageHistory, UsagePanel};
