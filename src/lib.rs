@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod controllers;
 pub mod daemon;
 pub mod image;
+pub mod net;
 pub mod node;
 pub mod runtime;
 pub mod server;

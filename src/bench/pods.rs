@@ -43,11 +43,28 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn pod(name: &str) -> Value {
+/// The private pod network of a benchmark: its own bridge and network, so that it never
+/// shares a bridge (or addresses) with a peapod running on this machine.
+pub(crate) fn bench_network() -> crate::net::NetworkOptions {
+    crate::net::NetworkOptions {
+        bridge: format!("ppbench{}", std::process::id() % 100_000),
+        pod_cidr: crate::net::cidr::Ipv4Cidr::new(std::net::Ipv4Addr::new(10, 251, 0, 0), 16)
+            .unwrap_or(crate::net::cidr::Ipv4Cidr::DEFAULT_PODS),
+        masquerade: false,
+    }
+}
+
+/// A benchmark pod, on the pod network or (`host_network`) on the host's.
+fn ms2(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn pod(name: &str, host_network: bool) -> Value {
     json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "namespace": "default", "labels": {"bench": "pods"}},
         "spec": {
+            "hostNetwork": host_network,
             "terminationGracePeriodSeconds": 5,
             "containers": [{
                 "name": "main", "image": "busybox:bench",
@@ -66,6 +83,7 @@ pub async fn run(o: PodBenchOptions) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     let parent = format!("peapod-bench-{}", std::process::id());
     let result = run_in(&dir, &parent, &o).await;
+    let _ = crate::net::reset(&bench_network(), &dir);
     let _ = std::fs::remove_dir_all(&dir);
     if let Ok(cg) = crate::runtime::cgroup::Cgroups::new(&parent) {
         let _ = cg.parent().remove();
@@ -116,6 +134,7 @@ pub(crate) async fn start_private(
     ));
     let mut agent = crate::node::agent::AgentOptions::new(node, dir.to_path_buf())?;
     agent.cgroup_parent = parent.to_string();
+    agent.network = bench_network();
     tasks.push(tokio::spawn(crate::node::agent::run(
         cluster.clone(),
         agent,
@@ -155,7 +174,15 @@ async fn run_in(dir: &Path, parent: &str, o: &PodBenchOptions) -> Result<(), Str
     for t in tasks {
         t.abort();
     }
-    let (single, delete, batch_all, batch_lat, memory) = result?;
+    let Measured {
+        single,
+        single_host,
+        delete,
+        batch_all,
+        batch_lat,
+        memory,
+        net_setup,
+    } = result?;
     println!(
         "peapod bench pods: busybox pods on this machine (own network, IPC, UTS, pid and mount namespaces, cgroups, overlay rootfs)"
     );
@@ -171,6 +198,18 @@ async fn run_in(dir: &Path, parent: &str, o: &PodBenchOptions) -> Result<(), Str
         format!("one pod create→Running ({} runs)", o.runs),
         ms(pct(single.clone(), 0.5)),
         ms(pct(single, 0.99))
+    );
+    println!(
+        "{:<48} {:>12} {:>12}",
+        format!("one hostNetwork pod create→Running ({} runs)", o.runs),
+        ms(pct(single_host.clone(), 0.5)),
+        ms(pct(single_host, 0.99))
+    );
+    println!(
+        "{:<48} {:>12} {:>12}",
+        format!("pod network setup per pod ({} pods)", net_setup.len()),
+        ms2(pct(net_setup.clone(), 0.5)),
+        ms2(pct(net_setup, 0.99))
     );
     println!(
         "{:<48} {:>12} {:>12}",
@@ -204,13 +243,19 @@ async fn run_in(dir: &Path, parent: &str, o: &PodBenchOptions) -> Result<(), Str
     Ok(())
 }
 
-type Measured = (
-    Vec<Duration>,
-    Vec<Duration>,
-    (Duration, Duration),
-    Vec<Duration>,
-    Vec<(String, u64, u64)>,
-);
+struct Measured {
+    /// One pod create→Running, on the pod network.
+    single: Vec<Duration>,
+    /// One pod create→Running, hostNetwork.
+    single_host: Vec<Duration>,
+    delete: Vec<Duration>,
+    /// (all Running, delete→all gone) of the batch.
+    batch_all: (Duration, Duration),
+    batch_lat: Vec<Duration>,
+    memory: Vec<(String, u64, u64)>,
+    /// Per-pod network setups (veth, address, route) timed by the pod network itself.
+    net_setup: Vec<Duration>,
+}
 
 async fn wait_until(
     seen: &Mutex<Seen>,
@@ -243,17 +288,25 @@ async fn measure(
     let po = kinds::lookup("pods").ok_or("pods kind missing")?;
     let timeout = Duration::from_secs(120);
     let mut single = Vec::new();
+    let mut single_host = Vec::new();
     let mut delete = Vec::new();
-    for i in 0..o.runs {
+    // Alternating pod-network and hostNetwork pods, so that both see the same machine state.
+    for i in 0..o.runs * 2 {
+        let host_network = i % 2 == 1;
         let name = format!("single-{i}");
         let t0 = Instant::now();
         cluster
-            .create(pod(&name), &WriteOptions::default())
+            .create(pod(&name, host_network), &WriteOptions::default())
             .await
             .map_err(|e| e.to_string())?;
         wait_until(seen, notify, timeout, |s| s.running.contains_key(&name)).await?;
         if let Ok(s) = seen.lock() {
-            single.push(s.running[&name] - t0);
+            let took = s.running[&name] - t0;
+            if host_network {
+                single_host.push(took);
+            } else {
+                single.push(took);
+            }
         }
         let t1 = Instant::now();
         cluster
@@ -261,14 +314,16 @@ async fn measure(
             .await
             .map_err(|e| e.to_string())?;
         wait_until(seen, notify, timeout, |s| s.gone.contains_key(&name)).await?;
-        if let Ok(s) = seen.lock() {
+        if let Ok(s) = seen.lock()
+            && !host_network
+        {
             delete.push(s.gone[&name] - t1);
         }
     }
     let names: Vec<String> = (0..o.count).map(|i| format!("many-{i}")).collect();
     let t0 = Instant::now();
     let write = WriteOptions::default();
-    let creates = names.iter().map(|n| cluster.create(pod(n), &write));
+    let creates = names.iter().map(|n| cluster.create(pod(n, false), &write));
     for r in futures::future::join_all(creates).await {
         r.map_err(|e| e.to_string())?;
     }
@@ -296,13 +351,15 @@ async fn measure(
         names.iter().all(|n| s.gone.contains_key(n))
     })
     .await?;
-    Ok((
+    Ok(Measured {
         single,
+        single_host,
         delete,
-        (all_running, t1.elapsed()),
+        batch_all: (all_running, t1.elapsed()),
         batch_lat,
         memory,
-    ))
+        net_setup: crate::net::take_setup_times(),
+    })
 }
 
 /// `Rss` and `Pss` of a process in KiB.

@@ -21,6 +21,7 @@ use crate::api::object::ObjectExt;
 use crate::api::request::{EventType, ListOptions};
 use crate::cluster::Cluster;
 use crate::image::ImageStore;
+use crate::net::{NetworkOptions, PodNetwork};
 use crate::runtime::cgroup::Cgroups;
 use futures::StreamExt;
 use serde_json::Value;
@@ -43,6 +44,8 @@ pub struct AgentOptions {
     pub cgroup_parent: String,
     /// pids.max of every pod cgroup, so a fork bomb stops there.
     pub pod_pids_limit: Option<i64>,
+    /// The pod network (bridge, pod CIDR, masquerade) of pods without hostNetwork.
+    pub network: NetworkOptions,
 }
 
 impl AgentOptions {
@@ -60,6 +63,7 @@ impl AgentOptions {
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(4096),
             ),
+            network: NetworkOptions::resolve(None, None, false)?,
         })
     }
 }
@@ -90,6 +94,7 @@ pub(crate) struct Shared {
     pub images: Arc<ImageStore>,
     pub events: events::EventSink,
     pub host_ip: String,
+    pub network: Arc<PodNetwork>,
 }
 
 impl Shared {
@@ -254,6 +259,12 @@ async fn prepare(cluster: Arc<dyn Cluster>, opts: AgentOptions) -> Result<Shared
         Arc::new(ImageStore::open(opts.state_dir.join("images")).map_err(|e| e.to_string())?);
     std::fs::create_dir_all(opts.state_dir.join("pods"))
         .map_err(|e| format!("create {}: {e}", opts.state_dir.join("pods").display()))?;
+    let network = {
+        let (net_opts, state) = (opts.network.clone(), opts.state_dir.clone());
+        tokio::task::spawn_blocking(move || PodNetwork::open(net_opts, &state))
+            .await
+            .map_err(|e| format!("pod network: {e}"))??
+    };
     let host_ip = host_ip(cluster.as_ref(), &opts.node_name).await;
     let events = events::EventSink::start(cluster.clone(), &opts.node_name);
     Ok(Shared {
@@ -263,6 +274,7 @@ async fn prepare(cluster: Arc<dyn Cluster>, opts: AgentOptions) -> Result<Shared
         images,
         events,
         host_ip,
+        network: Arc::new(network),
     })
 }
 

@@ -276,6 +276,13 @@ async fn release_uid(shared: &Shared, uid: &str) {
             tracing::warn!("pod {uid}: cgroup not removed: {e}");
         }
     }
+    let network = shared.network.clone();
+    let owner = uid.to_string();
+    match tokio::task::spawn_blocking(move || network.detach(&owner)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("pod {uid}: network not released: {e}"),
+        Err(e) => tracing::warn!("pod {uid}: network not released: {e}"),
+    }
     let shm = layout.shm();
     if crate::runtime::mountinfo::is_mountpoint(&shm) {
         let _ = nix::mount::umount2(&shm, nix::mount::MntFlags::MNT_DETACH);
@@ -302,7 +309,8 @@ fn remove_files(shared: &Shared, pod: &Value) {
 /// Remove them, with their cgroups and logs. Only directories of this state directory
 /// count: another peapod's pods may share the cgroup parent.
 pub async fn clean_orphans(shared: &Shared, present: &HashSet<String>) {
-    let mut uids: HashSet<String> = HashSet::new();
+    // Addresses of pods that are gone count too (a pod directory may have been removed).
+    let mut uids: HashSet<String> = shared.network.pods_with_addresses().into_iter().collect();
     if let Ok(entries) = std::fs::read_dir(shared.opts.state_dir.join("pods")) {
         for e in entries.flatten() {
             uids.insert(e.file_name().to_string_lossy().into_owned());
