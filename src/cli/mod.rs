@@ -225,7 +225,7 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
                     .await
                     .map_err(CliError::Msg)?;
                 if removed.is_empty() {
-                    io.outln("pod network: nothing to remove".to_string());
+                    io.outln("pod network: nothing to remove");
                 }
                 for line in removed {
                     io.outln(format!("pod network: {line}"));

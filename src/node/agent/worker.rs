@@ -239,10 +239,11 @@ impl Worker {
         let mut sandbox = setup::sandbox(&shared, &self.pod, &self.facts.pod_ip).await;
         // The network is connected before any container starts; on failure the shim stays
         // and the retry connects it again.
-        if pod_network && let Ok(shim) = &sandbox {
-            if let Err(e) = attach(&shared, &self.uid(), shim).await {
-                sandbox = Err(e);
-            }
+        if pod_network
+            && let Ok(shim) = &sandbox
+            && let Err(e) = attach(&shared, &self.uid(), shim).await
+        {
+            sandbox = Err(e);
         }
         match sandbox {
             Ok(shim) => {
