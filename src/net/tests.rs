@@ -62,10 +62,11 @@ fn pods_get_addresses_reach_each_other_and_are_removed_as_root() {
     let t = TestNet::new(1);
     let net = PodNetwork::open(t.opts.clone(), t.state.path()).unwrap();
     let (a, b) = (sandbox("pod-a"), sandbox("pod-b"));
-    let ip_a = net
+    let (ip_a, work) = net
         .attach("aaaaaaaa-1111-4000-8000-000000000001", a.pid())
         .unwrap();
-    let ip_b = net
+    assert!(work.is_some());
+    let (ip_b, _) = net
         .attach("bbbbbbbb-2222-4000-8000-000000000002", b.pid())
         .unwrap();
     assert_ne!(ip_a, ip_b);
@@ -78,7 +79,7 @@ fn pods_get_addresses_reach_each_other_and_are_removed_as_root() {
     assert_eq!(
         net.attach("aaaaaaaa-1111-4000-8000-000000000001", a.pid())
             .unwrap(),
-        ip_a
+        (ip_a, None)
     );
 
     // B listens inside its namespace; A connects over the bridge; the host connects too.
@@ -148,4 +149,27 @@ fn options_validate_names_and_networks() {
         NetworkOptions::resolve(Some("a-very-long-bridge-name".into()), None, false).unwrap_err();
     assert!(e.contains("bridge"), "{e}");
     assert!(NetworkOptions::resolve(None, Some("10.9.0.0/33".into()), false).is_err());
+}
+
+/// Per-pod setup times through the agent's path (`attach_pod`), printed: for measuring.
+#[test]
+#[ignore]
+fn setup_times_as_root() {
+    let t = TestNet::new(3);
+    let net = Arc::new(PodNetwork::open(t.opts.clone(), t.state.path()).unwrap());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut boxes = Vec::new();
+    for i in 0..20 {
+        let sb = sandbox(&format!("p{i}"));
+        let uid = format!("{i:08}-0000-4000-8000-000000000000");
+        let t0 = Instant::now();
+        rt.block_on(net.attach_pod(&uid, sb.pid())).unwrap();
+        eprintln!("setup {:?}", t0.elapsed());
+        boxes.push(sb);
+    }
+    for b in boxes {
+        b.destroy().unwrap();
+    }
 }

@@ -20,12 +20,13 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-/// Connects the pod's sandbox to the pod network (a blocking netlink exchange).
+/// Connects the pod's sandbox to the pod network (on the pod network's thread).
 async fn attach(shared: &Arc<Shared>, uid: &str, shim: &ShimClient) -> Result<(), String> {
-    let (network, uid, pid) = (shared.network.clone(), uid.to_string(), shim.sandbox_pid);
-    tokio::task::spawn_blocking(move || network.attach(&uid, pid).map(|_| ()))
+    shared
+        .network
+        .attach_pod(uid, shim.sandbox_pid)
         .await
-        .map_err(|e| format!("pod network: {e}"))?
+        .map(|_| ())
 }
 
 /// How long a postStart hook may run.
