@@ -178,75 +178,82 @@ async fn run_in(dir: &Path, parent: &str, o: &PodBenchOptions) -> Result<(), Str
         single,
         single_host,
         delete,
-        batch_all,
-        batch_lat,
+        batches,
         memory,
-        net_setup,
+        net_single,
+        net_batch,
     } = result?;
     println!(
         "peapod bench pods: busybox pods on this machine (own network, IPC, UTS, pid and mount namespaces, cgroups, overlay rootfs)"
     );
-    println!("{:<48} {:>12} {:>12}", "measurement", "p50", "p99");
-    println!(
-        "{:<48} {:>12} {:>12}",
-        "raw floor: sandbox + container process, exec'd",
-        ms(pct(floor.clone(), 0.5)),
-        ms(pct(floor, 0.99))
+    let row = |what: String, v: &[Duration]| {
+        println!(
+            "{what:<52} {:>12} {:>12}",
+            ms(pct(v.to_vec(), 0.5)),
+            ms(pct(v.to_vec(), 0.99))
+        );
+    };
+    let row2 = |what: String, v: &[Duration]| {
+        println!(
+            "{what:<52} {:>12} {:>12}",
+            ms2(pct(v.to_vec(), 0.5)),
+            ms2(pct(v.to_vec(), 0.99))
+        );
+    };
+    println!("{:<52} {:>12} {:>12}", "measurement", "p50", "p99");
+    row(
+        "raw floor: sandbox + container process, exec'd".into(),
+        &floor,
     );
-    println!(
-        "{:<48} {:>12} {:>12}",
-        format!("one pod create→Running ({} runs)", o.runs),
-        ms(pct(single.clone(), 0.5)),
-        ms(pct(single, 0.99))
-    );
-    println!(
-        "{:<48} {:>12} {:>12}",
+    row(format!("one pod create→Running ({} runs)", o.runs), &single);
+    row(
         format!("one hostNetwork pod create→Running ({} runs)", o.runs),
-        ms(pct(single_host.clone(), 0.5)),
-        ms(pct(single_host, 0.99))
+        &single_host,
     );
-    let work: Vec<Duration> = net_setup.iter().map(|t| t.0).collect();
-    let waited: Vec<Duration> = net_setup.iter().map(|t| t.1).collect();
-    println!(
-        "{:<48} {:>12} {:>12}",
-        format!("pod network setup per pod ({} pods)", work.len()),
-        ms2(pct(work.clone(), 0.5)),
-        ms2(pct(work, 0.99))
+    let work = |v: &[(Duration, Duration)]| v.iter().map(|t| t.0).collect::<Vec<_>>();
+    let waited = |v: &[(Duration, Duration)]| v.iter().map(|t| t.1).collect::<Vec<_>>();
+    row2(
+        format!("pod network setup, single pods ({})", net_single.len()),
+        &work(&net_single),
+    );
+    row2(
+        "  … as the pod waits for it (hand-over included)".into(),
+        &waited(&net_single),
+    );
+    row(
+        "one pod delete→gone (graceful, SIGTERM handled)".into(),
+        &delete,
+    );
+    for (b, label) in batches.iter().zip(["", " hostNetwork"]) {
+        row(
+            format!("{} pods{label} at once: each create→Running", o.count),
+            &b.lat,
+        );
+        println!(
+            "{:<52} {:>12}",
+            format!("{} pods{label} at once: all Running", o.count),
+            ms(b.all_running)
+        );
+        println!(
+            "{:<52} {:>12}",
+            format!("{} pods{label} at once: delete→all gone", o.count),
+            ms(b.all_gone)
+        );
+    }
+    row2(
+        format!("pod network setup, {} pods at once", net_batch.len()),
+        &work(&net_batch),
+    );
+    row2(
+        "  … as the pod waits for it (queue included)".into(),
+        &waited(&net_batch),
     );
     println!(
-        "{:<48} {:>12} {:>12}",
-        "  … as the pod waits for it (queue included)",
-        ms2(pct(waited.clone(), 0.5)),
-        ms2(pct(waited, 0.99))
-    );
-    println!(
-        "{:<48} {:>12} {:>12}",
-        "one pod delete→gone (graceful, SIGTERM handled)",
-        ms(pct(delete.clone(), 0.5)),
-        ms(pct(delete, 0.99))
-    );
-    println!(
-        "{:<48} {:>12} {:>12}",
-        format!("{} pods at once: each create→Running", o.count),
-        ms(pct(batch_lat.clone(), 0.5)),
-        ms(pct(batch_lat, 0.99))
-    );
-    println!(
-        "{:<48} {:>12}",
-        format!("{} pods at once: all Running", o.count),
-        ms(batch_all.0)
-    );
-    println!(
-        "{:<48} {:>12}",
-        format!("{} pods at once: delete→all gone", o.count),
-        ms(batch_all.1)
-    );
-    println!(
-        "{:<48} {:>12} {:>12}",
+        "{:<52} {:>12} {:>12}",
         "memory per pod at rest (median)", "RSS", "PSS"
     );
     for (what, rss, pss) in memory {
-        println!("{what:<48} {:>9} KiB {:>8} KiB", rss, pss);
+        println!("{what:<52} {:>9} KiB {:>8} KiB", rss, pss);
     }
     Ok(())
 }
@@ -257,13 +264,20 @@ struct Measured {
     /// One pod create→Running, hostNetwork.
     single_host: Vec<Duration>,
     delete: Vec<Duration>,
-    /// (all Running, delete→all gone) of the batch.
-    batch_all: (Duration, Duration),
-    batch_lat: Vec<Duration>,
+    /// Many pods at once: on the pod network, then hostNetwork.
+    batches: Vec<Batch>,
     memory: Vec<(String, u64, u64)>,
-    /// Per-pod network setups (veth, address, route) timed by the pod network itself:
-    /// (work, waited).
-    net_setup: Vec<(Duration, Duration)>,
+    /// Per-pod network setups (veth, address, route) as timed by the pod network, (work,
+    /// waited): of the single pods, and of the pods created at once.
+    net_single: Vec<(Duration, Duration)>,
+    net_batch: Vec<(Duration, Duration)>,
+}
+
+struct Batch {
+    /// Each pod's create→Running.
+    lat: Vec<Duration>,
+    all_running: Duration,
+    all_gone: Duration,
 }
 
 async fn wait_until(
@@ -329,45 +343,61 @@ async fn measure(
             delete.push(s.gone[&name] - t1);
         }
     }
-    let names: Vec<String> = (0..o.count).map(|i| format!("many-{i}")).collect();
-    let t0 = Instant::now();
-    let write = WriteOptions::default();
-    let creates = names.iter().map(|n| cluster.create(pod(n, false), &write));
-    for r in futures::future::join_all(creates).await {
-        r.map_err(|e| e.to_string())?;
+    let net_single = crate::net::take_setup_times();
+    let mut batches = Vec::new();
+    let mut memory_at_rest = Vec::new();
+    // The batch on the pod network, then the same batch with hostNetwork.
+    for host_network in [false, true] {
+        let prefix = if host_network { "many-host" } else { "many" };
+        let names: Vec<String> = (0..o.count).map(|i| format!("{prefix}-{i}")).collect();
+        let t0 = Instant::now();
+        let write = WriteOptions::default();
+        let creates = names
+            .iter()
+            .map(|n| cluster.create(pod(n, host_network), &write));
+        for r in futures::future::join_all(creates).await {
+            r.map_err(|e| e.to_string())?;
+        }
+        wait_until(seen, notify, timeout, |s| {
+            names.iter().all(|n| s.running.contains_key(n))
+        })
+        .await?;
+        let all_running = t0.elapsed();
+        let lat: Vec<Duration> = seen
+            .lock()
+            .map(|s| names.iter().map(|n| s.running[n] - t0).collect())
+            .unwrap_or_default();
+        if !host_network {
+            // Memory at rest: a shim trims its resident code after a second without events.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            memory_at_rest = memory(dir).await;
+        }
+        let t1 = Instant::now();
+        let del = DeleteOptions::default();
+        let deletes = names
+            .iter()
+            .map(|n| cluster.delete(po, Some("default"), n, &del));
+        for r in futures::future::join_all(deletes).await {
+            r.map_err(|e| e.to_string())?;
+        }
+        wait_until(seen, notify, timeout, |s| {
+            names.iter().all(|n| s.gone.contains_key(n))
+        })
+        .await?;
+        batches.push(Batch {
+            lat,
+            all_running,
+            all_gone: t1.elapsed(),
+        });
     }
-    wait_until(seen, notify, timeout, |s| {
-        names.iter().all(|n| s.running.contains_key(n))
-    })
-    .await?;
-    let all_running = t0.elapsed();
-    let batch_lat: Vec<Duration> = seen
-        .lock()
-        .map(|s| names.iter().map(|n| s.running[n] - t0).collect())
-        .unwrap_or_default();
-    // Memory at rest: a shim trims its resident code after a second without events.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let memory = memory(dir).await;
-    let t1 = Instant::now();
-    let del = DeleteOptions::default();
-    let deletes = names
-        .iter()
-        .map(|n| cluster.delete(po, Some("default"), n, &del));
-    for r in futures::future::join_all(deletes).await {
-        r.map_err(|e| e.to_string())?;
-    }
-    wait_until(seen, notify, timeout, |s| {
-        names.iter().all(|n| s.gone.contains_key(n))
-    })
-    .await?;
     Ok(Measured {
         single,
         single_host,
         delete,
-        batch_all: (all_running, t1.elapsed()),
-        batch_lat,
-        memory,
-        net_setup: crate::net::take_setup_times(),
+        batches,
+        memory: memory_at_rest,
+        net_single,
+        net_batch: crate::net::take_setup_times(),
     })
 }
 
