@@ -200,7 +200,7 @@ pub struct ServeArgs {
     pub pod_cidr: Option<String>,
     /// Pod network: masquerade pods' traffic to the outside world (nftables table
     /// `peapod_net_<bridge>`) and enable IPv4 forwarding. Off by default.
-    #[arg(long, env = "PEAPOD_MASQUERADE")]
+    #[arg(long, env = "PEAPOD_MASQUERADE", value_parser = clap::builder::BoolishValueParser::new())]
     pub masquerade: bool,
     /// Remove everything peapod created for the pod network of this state directory (the
     /// bridge, leftover pod veths, the address allocations, peapod's nftables table), then
