@@ -83,7 +83,9 @@ pub async fn run(o: PodBenchOptions) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     let parent = format!("peapod-bench-{}", std::process::id());
     let result = run_in(&dir, &parent, &o).await;
-    let _ = crate::net::reset(&bench_network(), &dir);
+    if let Err(e) = crate::net::reset(&bench_network(), &dir) {
+        eprintln!("peapod bench: the benchmark's pod network was not removed: {e}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
     if let Ok(cg) = crate::runtime::cgroup::Cgroups::new(&parent) {
         let _ = cg.parent().remove();
@@ -178,6 +180,7 @@ async fn run_in(dir: &Path, parent: &str, o: &PodBenchOptions) -> Result<(), Str
         single,
         single_host,
         delete,
+        delete_host,
         batches,
         memory,
         net_single,
@@ -224,6 +227,7 @@ async fn run_in(dir: &Path, parent: &str, o: &PodBenchOptions) -> Result<(), Str
         "one pod delete→gone (graceful, SIGTERM handled)".into(),
         &delete,
     );
+    row("one hostNetwork pod delete→gone".into(), &delete_host);
     for (b, label) in batches.iter().zip(["", " hostNetwork"]) {
         row(
             format!("{} pods{label} at once: each create→Running", o.count),
@@ -264,6 +268,7 @@ struct Measured {
     /// One pod create→Running, hostNetwork.
     single_host: Vec<Duration>,
     delete: Vec<Duration>,
+    delete_host: Vec<Duration>,
     /// Many pods at once: on the pod network, then hostNetwork.
     batches: Vec<Batch>,
     memory: Vec<(String, u64, u64)>,
@@ -313,6 +318,7 @@ async fn measure(
     let mut single = Vec::new();
     let mut single_host = Vec::new();
     let mut delete = Vec::new();
+    let mut delete_host = Vec::new();
     // Alternating pod-network and hostNetwork pods, so that both see the same machine state.
     for i in 0..o.runs * 2 {
         let host_network = i % 2 == 1;
@@ -337,10 +343,13 @@ async fn measure(
             .await
             .map_err(|e| e.to_string())?;
         wait_until(seen, notify, timeout, |s| s.gone.contains_key(&name)).await?;
-        if let Ok(s) = seen.lock()
-            && !host_network
-        {
-            delete.push(s.gone[&name] - t1);
+        if let Ok(s) = seen.lock() {
+            let took = s.gone[&name] - t1;
+            if host_network {
+                delete_host.push(took);
+            } else {
+                delete.push(took);
+            }
         }
     }
     let net_single = crate::net::take_setup_times();
@@ -394,6 +403,7 @@ async fn measure(
         single,
         single_host,
         delete,
+        delete_host,
         batches,
         memory: memory_at_rest,
         net_single,

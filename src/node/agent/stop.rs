@@ -276,13 +276,17 @@ async fn release_uid(shared: &Shared, uid: &str) {
             tracing::warn!("pod {uid}: cgroup not removed: {e}");
         }
     }
+    // The pod's veth and address go in the background: deleting a network device waits for
+    // the kernel's RCU grace periods and reference drops (tens of ms, more on a busy
+    // machine), which the pod's deletion need not wait for. The pair dies with the pod's
+    // namespace anyway; an address left by a crash is freed by `clean_orphans`.
     let network = shared.network.clone();
     let owner = uid.to_string();
-    match tokio::task::spawn_blocking(move || network.detach(&owner)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!("pod {uid}: network not released: {e}"),
-        Err(e) => tracing::warn!("pod {uid}: network not released: {e}"),
-    }
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = network.detach(&owner) {
+            tracing::warn!("pod {owner}: network not released: {e}");
+        }
+    });
     let shm = layout.shm();
     if crate::runtime::mountinfo::is_mountpoint(&shm) {
         let _ = nix::mount::umount2(&shm, nix::mount::MntFlags::MNT_DETACH);
