@@ -5,8 +5,8 @@
 //! when enabled. Everything is configured over rtnetlink from this process (see `netlink`):
 //! a pod's setup is a few syscalls, done on a blocking thread.
 //!
-//! State lives in `<state>/network/`: `ips/` (IPAM), `bridge` (the bridge peapod created,
-//! for `--reset-network`). Host veth names are `ppv` + 12 hex digits of the pod uid.
+//! State lives in `<state>/network/`: `ips/` (IPAM), `attached/<uid>` (pods whose setup
+//! finished), `bridge` (the bridge peapod created, for `--reset-network`). Host veth names are `ppv` + 12 hex digits of the pod uid.
 
 pub mod cidr;
 pub mod ipam;
@@ -146,6 +146,9 @@ impl PodNetwork {
     pub fn open(opts: NetworkOptions, state: &Path) -> Result<PodNetwork, String> {
         let dir = state_dir(state);
         let ipam = Ipam::open(&dir.join("ips"), opts.pod_cidr)?;
+        let attached = dir.join("attached");
+        std::fs::create_dir_all(&attached)
+            .map_err(|e| format!("pod network: create {}: {e}", attached.display()))?;
         let _ = std::fs::write(dir.join("bridge"), &opts.bridge);
         if opts.masquerade {
             masquerade::enable(&opts.bridge, opts.pod_cidr, &dir)?;
@@ -243,9 +246,10 @@ impl PodNetwork {
 
     /// Connects pod `uid`'s sandbox (holder pid `sandbox_pid`) to the bridge with its
     /// address. Blocking (a few netlink round trips; the calling thread enters the pod's
-    /// network namespace for two of them and returns): the agent calls it through
-    /// `attach_pod`. A pod whose host veth exists is already connected (a re-adopted pod)
-    /// and is left as it is; a failed setup removes its veth again, so a retry starts clean.
+    /// network namespace for some of them and returns): the agent calls it through
+    /// `attach_pod`. A pod whose setup finished (its veth exists and
+    /// `<state>/network/attached/<uid>` too) is a re-adopted pod and is left as it is; a
+    /// failed setup removes its veth again, so a retry starts clean.
     /// Returns the address and, when it did the setup, how long that took.
     pub fn attach(
         &self,
@@ -256,8 +260,17 @@ impl PodNetwork {
         let ip = self.ipam.allocate(uid)?;
         let host = host_veth_name(uid);
         let mut nl = Netlink::open().map_err(nl_err)?;
+        let marker = self.dir.join("attached").join(uid);
         if nl.link(&host).map_err(nl_err)?.is_some() {
-            return Ok((ip, None));
+            if marker.exists() {
+                return Ok((ip, None));
+            }
+            // Left by a setup that never finished (peapod died in it): start over.
+            match nl.delete_link(&host) {
+                Ok(()) => {}
+                Err(e) if e.no_device() => {}
+                Err(e) => return Err(nl_err(e)),
+            }
         }
         let netns = open_pod_netns(sandbox_pid)?;
         let bridge = self.ensure_bridge(&mut nl)?;
@@ -267,7 +280,11 @@ impl PodNetwork {
             return Err(nl_err(e));
         }
         let cidr = self.opts.pod_cidr;
-        if let Err(e) = in_netns(&netns, || configure_inside(ip, cidr)) {
+        let done = in_netns(&netns, || configure_inside(ip, cidr)).and_then(|()| {
+            std::fs::write(&marker, b"")
+                .map_err(|e| format!("pod network: write {}: {e}", marker.display()))
+        });
+        if let Err(e) = done {
             let _ = nl.delete_link(&host);
             return Err(e);
         }
@@ -283,6 +300,7 @@ impl PodNetwork {
             Err(e) if e.no_device() => {}
             Err(e) => return Err(nl_err(e)),
         }
+        let _ = std::fs::remove_file(self.dir.join("attached").join(uid));
         self.ipam.release(uid).map(|_| ())
     }
 

@@ -81,6 +81,14 @@ fn pods_get_addresses_reach_each_other_and_are_removed_as_root() {
             .unwrap(),
         (ip_a, None)
     );
+    // A veth whose setup never finished (no marker: peapod died in it) is set up again.
+    let marker = state_dir(t.state.path()).join("attached/bbbbbbbb-2222-4000-8000-000000000002");
+    std::fs::remove_file(&marker).unwrap();
+    let (again, work) = net
+        .attach("bbbbbbbb-2222-4000-8000-000000000002", b.pid())
+        .unwrap();
+    assert_eq!(again, ip_b);
+    assert!(work.is_some() && marker.exists());
 
     // B listens inside its namespace; A connects over the bridge; the host connects too.
     let listener = in_netns(&b, || TcpListener::bind((ip_b, 8080)).unwrap());
