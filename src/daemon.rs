@@ -176,10 +176,6 @@ pub async fn connect(state: &Path, serve_socket: bool) -> Result<Connection, Str
     }
 }
 
-/// The node agent runs only in the long-lived process (console or `peapod serve`): it
-/// registers this machine as a Node and runs the pods bound to it. The scheduler runs with
-/// it: binding pods is only useful where a node agent will run them (and a bound pod waits
-/// for its node agent to confirm its deletion).
 /// The nftables table the service proxy owns: `PEAPOD_SERVICE_PROXY_TABLE` (tests use their
 /// own), else `peapod-svc`.
 fn proxy_table() -> String {
@@ -189,7 +185,15 @@ fn proxy_table() -> String {
         .unwrap_or_else(|| crate::net::proxy::DEFAULT_TABLE.to_string())
 }
 
-fn start_node_agent(cluster: Arc<dyn Cluster>, state: &Path) -> Vec<JoinHandle<()>> {
+/// The node agent runs only in the long-lived process (console or `peapod serve`): it
+/// registers this machine as a Node and runs the pods bound to it. The scheduler runs with
+/// it: binding pods is only useful where a node agent will run them (and a bound pod waits
+/// for its node agent to confirm its deletion).
+fn start_node_agent(
+    cluster: Arc<dyn Cluster>,
+    state: &Path,
+    network: Option<crate::net::NetworkOptions>,
+) -> Vec<JoinHandle<()>> {
     let name = crate::node::info::hostname();
     let opts = crate::node::NodeOptions {
         name: name.clone(),
@@ -209,7 +213,10 @@ fn start_node_agent(cluster: Arc<dyn Cluster>, state: &Path) -> Vec<JoinHandle<(
         return handles;
     }
     match crate::node::agent::AgentOptions::new(name, state.to_path_buf()) {
-        Ok(opts) => {
+        Ok(mut opts) => {
+            if let Some(network) = network {
+                opts.network = network;
+            }
             handles.extend(crate::controllers::runtime::spawn(
                 cluster.clone(),
                 Arc::new(crate::controllers::scheduler::Scheduler::default()),
@@ -227,7 +234,37 @@ fn start_node_agent(cluster: Arc<dyn Cluster>, state: &Path) -> Vec<JoinHandle<(
 
 /// Options of `peapod serve`.
 #[derive(Debug, Clone, Default)]
-pub struct ServeOptions {}
+pub struct ServeOptions {
+    pub network: crate::net::NetworkOptions,
+}
+
+/// `peapod serve --reset-network`: removes the pod network peapod created for `state`
+/// (refused while peapod serves it: its pods would lose their network). Returns what was
+/// removed, one line each.
+pub async fn reset_network(
+    state: &Path,
+    network: &crate::net::NetworkOptions,
+) -> Result<Vec<String>, String> {
+    let socket = socket_path(state);
+    if socket.exists() && RemoteCluster::new(socket.clone()).ping().await.is_ok() {
+        return Err(format!(
+            "peapod is serving {} ({}); stop it before --reset-network",
+            state.display(),
+            holder(state)
+        ));
+    }
+    let (network, state) = (network.clone(), state.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        let mut done = crate::net::reset(&network, &state)?;
+        let proxy = crate::net::proxy::Proxy::new(proxy_table());
+        if proxy.remove()? {
+            done.push(format!("removed nftables table ip {}", proxy.table()));
+        }
+        Ok(done)
+    })
+    .await
+    .map_err(|e| format!("pod network: {e}"))?
+}
 
 /// Resolves on SIGINT or SIGTERM.
 async fn termination() {
@@ -275,12 +312,12 @@ async fn open_store_for_serve(state: &Path) -> Result<Arc<Store>, String> {
 }
 
 /// Run headless: hold the store, run the controllers, serve the socket until SIGINT/SIGTERM.
-pub async fn serve(state: &Path, _opts: ServeOptions) -> Result<(), String> {
+pub async fn serve(state: &Path, opts: ServeOptions) -> Result<(), String> {
     init_logging(LogTarget::Stderr, state);
     let store = open_store_for_serve(state).await?;
     let cluster: Arc<dyn Cluster> = embedded_cluster(state, store);
     let mut controllers = crate::controllers::start_all(cluster.clone());
-    controllers.extend(start_node_agent(cluster.clone(), state));
+    controllers.extend(start_node_agent(cluster.clone(), state, Some(opts.network)));
     let socket = socket_path(state);
     eprintln!("peapod serving {} on {}", state.display(), socket.display());
     let result = crate::server::serve(cluster, &socket, termination()).await;
@@ -311,7 +348,7 @@ pub async fn console(state: &Path, opts: crate::tui::ConsoleOptions) -> Result<(
     init_logging(LogTarget::File, state);
     let cluster: Arc<dyn Cluster> = embedded_cluster(state, store);
     let mut controllers = crate::controllers::start_all(cluster.clone());
-    controllers.extend(start_node_agent(cluster.clone(), state));
+    controllers.extend(start_node_agent(cluster.clone(), state, None));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = {
         let (c, s) = (cluster.clone(), socket.clone());

@@ -105,6 +105,9 @@ pub async fn run(o: DeployBenchOptions) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     let parent = format!("peapod-bench-{}", std::process::id());
     let result = run_in(&dir, &parent, &o).await;
+    if let Err(e) = crate::net::reset(&super::pods::bench_network(), &dir) {
+        eprintln!("peapod bench: the benchmark's pod network was not removed: {e}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
     if let Ok(cg) = crate::runtime::cgroup::Cgroups::new(&parent) {
         let _ = cg.parent().remove();

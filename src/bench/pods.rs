@@ -43,11 +43,28 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn pod(name: &str) -> Value {
+/// The private pod network of a benchmark: its own bridge and network, so that it never
+/// shares a bridge (or addresses) with a peapod running on this machine.
+pub(crate) fn bench_network() -> crate::net::NetworkOptions {
+    crate::net::NetworkOptions {
+        bridge: format!("ppbench{}", std::process::id() % 100_000),
+        pod_cidr: crate::net::cidr::Ipv4Cidr::new(std::net::Ipv4Addr::new(10, 251, 0, 0), 16)
+            .unwrap_or(crate::net::cidr::Ipv4Cidr::DEFAULT_PODS),
+        masquerade: false,
+    }
+}
+
+/// A benchmark pod, on the pod network or (`host_network`) on the host's.
+fn ms2(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn pod(name: &str, host_network: bool) -> Value {
     json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "namespace": "default", "labels": {"bench": "pods"}},
         "spec": {
+            "hostNetwork": host_network,
             "terminationGracePeriodSeconds": 5,
             "containers": [{
                 "name": "main", "image": "busybox:bench",
@@ -66,6 +83,9 @@ pub async fn run(o: PodBenchOptions) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     let parent = format!("peapod-bench-{}", std::process::id());
     let result = run_in(&dir, &parent, &o).await;
+    if let Err(e) = crate::net::reset(&bench_network(), &dir) {
+        eprintln!("peapod bench: the benchmark's pod network was not removed: {e}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
     if let Ok(cg) = crate::runtime::cgroup::Cgroups::new(&parent) {
         let _ = cg.parent().remove();
@@ -116,6 +136,7 @@ pub(crate) async fn start_private(
     ));
     let mut agent = crate::node::agent::AgentOptions::new(node, dir.to_path_buf())?;
     agent.cgroup_parent = parent.to_string();
+    agent.network = bench_network();
     tasks.push(tokio::spawn(crate::node::agent::run(
         cluster.clone(),
         agent,
@@ -155,62 +176,114 @@ async fn run_in(dir: &Path, parent: &str, o: &PodBenchOptions) -> Result<(), Str
     for t in tasks {
         t.abort();
     }
-    let (single, delete, batch_all, batch_lat, memory) = result?;
+    let Measured {
+        single,
+        single_host,
+        delete,
+        delete_host,
+        batches,
+        memory,
+        net_single,
+        net_batch,
+    } = result?;
     println!(
         "peapod bench pods: busybox pods on this machine (own network, IPC, UTS, pid and mount namespaces, cgroups, overlay rootfs)"
     );
-    println!("{:<48} {:>12} {:>12}", "measurement", "p50", "p99");
-    println!(
-        "{:<48} {:>12} {:>12}",
-        "raw floor: sandbox + container process, exec'd",
-        ms(pct(floor.clone(), 0.5)),
-        ms(pct(floor, 0.99))
+    let row = |what: String, v: &[Duration]| {
+        println!(
+            "{what:<52} {:>12} {:>12}",
+            ms(pct(v.to_vec(), 0.5)),
+            ms(pct(v.to_vec(), 0.99))
+        );
+    };
+    let row2 = |what: String, v: &[Duration]| {
+        println!(
+            "{what:<52} {:>12} {:>12}",
+            ms2(pct(v.to_vec(), 0.5)),
+            ms2(pct(v.to_vec(), 0.99))
+        );
+    };
+    println!("{:<52} {:>12} {:>12}", "measurement", "p50", "p99");
+    row(
+        "raw floor: sandbox + container process, exec'd".into(),
+        &floor,
+    );
+    row(format!("one pod create→Running ({} runs)", o.runs), &single);
+    row(
+        format!("one hostNetwork pod create→Running ({} runs)", o.runs),
+        &single_host,
+    );
+    let work = |v: &[(Duration, Duration)]| v.iter().map(|t| t.0).collect::<Vec<_>>();
+    let waited = |v: &[(Duration, Duration)]| v.iter().map(|t| t.1).collect::<Vec<_>>();
+    row2(
+        format!("pod network setup, single pods ({})", net_single.len()),
+        &work(&net_single),
+    );
+    row2(
+        "  … as the pod waits for it (hand-over included)".into(),
+        &waited(&net_single),
+    );
+    row(
+        "one pod delete→gone (graceful, SIGTERM handled)".into(),
+        &delete,
+    );
+    row("one hostNetwork pod delete→gone".into(), &delete_host);
+    for (b, label) in batches.iter().zip(["", " hostNetwork"]) {
+        row(
+            format!("{} pods{label} at once: each create→Running", o.count),
+            &b.lat,
+        );
+        println!(
+            "{:<52} {:>12}",
+            format!("{} pods{label} at once: all Running", o.count),
+            ms(b.all_running)
+        );
+        println!(
+            "{:<52} {:>12}",
+            format!("{} pods{label} at once: delete→all gone", o.count),
+            ms(b.all_gone)
+        );
+    }
+    row2(
+        format!("pod network setup, {} pods at once", net_batch.len()),
+        &work(&net_batch),
+    );
+    row2(
+        "  … as the pod waits for it (queue included)".into(),
+        &waited(&net_batch),
     );
     println!(
-        "{:<48} {:>12} {:>12}",
-        format!("one pod create→Running ({} runs)", o.runs),
-        ms(pct(single.clone(), 0.5)),
-        ms(pct(single, 0.99))
-    );
-    println!(
-        "{:<48} {:>12} {:>12}",
-        "one pod delete→gone (graceful, SIGTERM handled)",
-        ms(pct(delete.clone(), 0.5)),
-        ms(pct(delete, 0.99))
-    );
-    println!(
-        "{:<48} {:>12} {:>12}",
-        format!("{} pods at once: each create→Running", o.count),
-        ms(pct(batch_lat.clone(), 0.5)),
-        ms(pct(batch_lat, 0.99))
-    );
-    println!(
-        "{:<48} {:>12}",
-        format!("{} pods at once: all Running", o.count),
-        ms(batch_all.0)
-    );
-    println!(
-        "{:<48} {:>12}",
-        format!("{} pods at once: delete→all gone", o.count),
-        ms(batch_all.1)
-    );
-    println!(
-        "{:<48} {:>12} {:>12}",
+        "{:<52} {:>12} {:>12}",
         "memory per pod at rest (median)", "RSS", "PSS"
     );
     for (what, rss, pss) in memory {
-        println!("{what:<48} {:>9} KiB {:>8} KiB", rss, pss);
+        println!("{what:<52} {:>9} KiB {:>8} KiB", rss, pss);
     }
     Ok(())
 }
 
-type Measured = (
-    Vec<Duration>,
-    Vec<Duration>,
-    (Duration, Duration),
-    Vec<Duration>,
-    Vec<(String, u64, u64)>,
-);
+struct Measured {
+    /// One pod create→Running, on the pod network.
+    single: Vec<Duration>,
+    /// One pod create→Running, hostNetwork.
+    single_host: Vec<Duration>,
+    delete: Vec<Duration>,
+    delete_host: Vec<Duration>,
+    /// Many pods at once: on the pod network, then hostNetwork.
+    batches: Vec<Batch>,
+    memory: Vec<(String, u64, u64)>,
+    /// Per-pod network setups (veth, address, route) as timed by the pod network, (work,
+    /// waited): of the single pods, and of the pods created at once.
+    net_single: Vec<(Duration, Duration)>,
+    net_batch: Vec<(Duration, Duration)>,
+}
+
+struct Batch {
+    /// Each pod's create→Running.
+    lat: Vec<Duration>,
+    all_running: Duration,
+    all_gone: Duration,
+}
 
 async fn wait_until(
     seen: &Mutex<Seen>,
@@ -243,17 +316,26 @@ async fn measure(
     let po = kinds::lookup("pods").ok_or("pods kind missing")?;
     let timeout = Duration::from_secs(120);
     let mut single = Vec::new();
+    let mut single_host = Vec::new();
     let mut delete = Vec::new();
-    for i in 0..o.runs {
+    let mut delete_host = Vec::new();
+    // Alternating pod-network and hostNetwork pods, so that both see the same machine state.
+    for i in 0..o.runs * 2 {
+        let host_network = i % 2 == 1;
         let name = format!("single-{i}");
         let t0 = Instant::now();
         cluster
-            .create(pod(&name), &WriteOptions::default())
+            .create(pod(&name, host_network), &WriteOptions::default())
             .await
             .map_err(|e| e.to_string())?;
         wait_until(seen, notify, timeout, |s| s.running.contains_key(&name)).await?;
         if let Ok(s) = seen.lock() {
-            single.push(s.running[&name] - t0);
+            let took = s.running[&name] - t0;
+            if host_network {
+                single_host.push(took);
+            } else {
+                single.push(took);
+            }
         }
         let t1 = Instant::now();
         cluster
@@ -262,47 +344,71 @@ async fn measure(
             .map_err(|e| e.to_string())?;
         wait_until(seen, notify, timeout, |s| s.gone.contains_key(&name)).await?;
         if let Ok(s) = seen.lock() {
-            delete.push(s.gone[&name] - t1);
+            let took = s.gone[&name] - t1;
+            if host_network {
+                delete_host.push(took);
+            } else {
+                delete.push(took);
+            }
         }
     }
-    let names: Vec<String> = (0..o.count).map(|i| format!("many-{i}")).collect();
-    let t0 = Instant::now();
-    let write = WriteOptions::default();
-    let creates = names.iter().map(|n| cluster.create(pod(n), &write));
-    for r in futures::future::join_all(creates).await {
-        r.map_err(|e| e.to_string())?;
+    let net_single = crate::net::take_setup_times();
+    let mut batches = Vec::new();
+    let mut memory_at_rest = Vec::new();
+    // The batch on the pod network, then the same batch with hostNetwork.
+    for host_network in [false, true] {
+        let prefix = if host_network { "many-host" } else { "many" };
+        let names: Vec<String> = (0..o.count).map(|i| format!("{prefix}-{i}")).collect();
+        let t0 = Instant::now();
+        let write = WriteOptions::default();
+        let creates = names
+            .iter()
+            .map(|n| cluster.create(pod(n, host_network), &write));
+        for r in futures::future::join_all(creates).await {
+            r.map_err(|e| e.to_string())?;
+        }
+        wait_until(seen, notify, timeout, |s| {
+            names.iter().all(|n| s.running.contains_key(n))
+        })
+        .await?;
+        let all_running = t0.elapsed();
+        let lat: Vec<Duration> = seen
+            .lock()
+            .map(|s| names.iter().map(|n| s.running[n] - t0).collect())
+            .unwrap_or_default();
+        if !host_network {
+            // Memory at rest: a shim trims its resident code after a second without events.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            memory_at_rest = memory(dir).await;
+        }
+        let t1 = Instant::now();
+        let del = DeleteOptions::default();
+        let deletes = names
+            .iter()
+            .map(|n| cluster.delete(po, Some("default"), n, &del));
+        for r in futures::future::join_all(deletes).await {
+            r.map_err(|e| e.to_string())?;
+        }
+        wait_until(seen, notify, timeout, |s| {
+            names.iter().all(|n| s.gone.contains_key(n))
+        })
+        .await?;
+        batches.push(Batch {
+            lat,
+            all_running,
+            all_gone: t1.elapsed(),
+        });
     }
-    wait_until(seen, notify, timeout, |s| {
-        names.iter().all(|n| s.running.contains_key(n))
-    })
-    .await?;
-    let all_running = t0.elapsed();
-    let batch_lat: Vec<Duration> = seen
-        .lock()
-        .map(|s| names.iter().map(|n| s.running[n] - t0).collect())
-        .unwrap_or_default();
-    // Memory at rest: a shim trims its resident code after a second without events.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let memory = memory(dir).await;
-    let t1 = Instant::now();
-    let del = DeleteOptions::default();
-    let deletes = names
-        .iter()
-        .map(|n| cluster.delete(po, Some("default"), n, &del));
-    for r in futures::future::join_all(deletes).await {
-        r.map_err(|e| e.to_string())?;
-    }
-    wait_until(seen, notify, timeout, |s| {
-        names.iter().all(|n| s.gone.contains_key(n))
-    })
-    .await?;
-    Ok((
+    Ok(Measured {
         single,
+        single_host,
         delete,
-        (all_running, t1.elapsed()),
-        batch_lat,
-        memory,
-    ))
+        delete_host,
+        batches,
+        memory: memory_at_rest,
+        net_single,
+        net_batch: crate::net::take_setup_times(),
+    })
 }
 
 /// `Rss` and `Pss` of a process in KiB.

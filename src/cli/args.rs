@@ -78,7 +78,7 @@ pub enum Command {
     #[command(subcommand)]
     Top(super::top::TopCommand),
     /// Run headless: hold the store, run controllers and serve the API socket.
-    Serve,
+    Serve(ServeArgs),
     /// Measure the store and API on a private temporary instance (see the README).
     Bench(BenchArgs),
     /// Manage local images: import, pull, ls, rm, inspect (no cluster needed).
@@ -179,6 +179,36 @@ pub struct BenchArgs {
     /// `pods`: the pod runtime benchmark instead of the store one.
     #[command(subcommand)]
     pub target: Option<BenchTarget>,
+}
+
+/// Flags of `peapod serve`: the pod network.
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Pod network: the Linux bridge pods attach to (created on demand).
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "PEAPOD_BRIDGE",
+        default_value = "peapod0"
+    )]
+    pub bridge: Option<String>,
+    /// Pod network: the pods' IPv4 network; the bridge gets its first address.
+    #[arg(
+        long,
+        value_name = "CIDR",
+        env = "PEAPOD_POD_CIDR",
+        default_value = "10.88.0.0/16"
+    )]
+    pub pod_cidr: Option<String>,
+    /// Pod network: masquerade pods' traffic to the outside world (nftables table
+    /// `peapod_net_<bridge>`) and enable IPv4 forwarding. Off by default.
+    #[arg(long, env = "PEAPOD_MASQUERADE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub masquerade: bool,
+    /// Remove everything peapod created for the pod network of this state directory (the
+    /// bridge, leftover pod veths, the address allocations, peapod's nftables table), then
+    /// exit. peapod must not be serving this state directory.
+    #[arg(long)]
+    pub reset_network: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -218,8 +218,23 @@ async fn connect(ctx: &mut Ctx, long_running: bool) -> Result<crate::daemon::Con
 async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<(), CliError> {
     // Verbs that do not need the cluster.
     match command {
-        Command::Serve => {
-            return crate::daemon::serve(&ctx.state, crate::daemon::ServeOptions::default())
+        Command::Serve(a) => {
+            let network = crate::net::NetworkOptions::resolve(a.bridge, a.pod_cidr, a.masquerade)
+                .map_err(CliError::Msg)?;
+            if a.reset_network {
+                let removed = crate::daemon::reset_network(&ctx.state, &network)
+                    .await
+                    .map_err(CliError::Msg)?;
+                if removed.is_empty() {
+                    io.outln("pod network: nothing to remove");
+                }
+                for line in removed {
+                    io.outln(format!("pod network: {line}"));
+                }
+                return Ok(());
+            }
+            let opts = crate::daemon::ServeOptions { network };
+            return crate::daemon::serve(&ctx.state, opts)
                 .await
                 .map_err(CliError::Msg);
         }
@@ -301,7 +316,7 @@ async fn dispatch(command: Command, ctx: &mut Ctx, io: &mut Io<'_>) -> Result<()
         Command::Uncordon(a) => node::cordon(cluster, a, false, io).await,
         Command::Drain(a) => node::drain(cluster, a, io).await,
         Command::Taint(a) => node::taint(cluster, a, io).await,
-        Command::Serve
+        Command::Serve(_)
         | Command::Config(_)
         | Command::ApiResources(_)
         | Command::Bench(_)

@@ -35,9 +35,9 @@ impl Drop for ClusterDns {
     }
 }
 
-/// Starts the cluster DNS on `addr` (production: the pod network's gateway, port 53, see
-/// `crate::net::dns::CLUSTER_DNS_IP`) with names outside the cluster domain sent to
-/// `upstream` (`Upstream::from_host()`).
+/// Starts the cluster DNS on `addr` (production: the pod network's gateway, port 53; the
+/// node agent starts it) with names outside the cluster domain sent to `upstream`
+/// (`Upstream::from_host()`).
 pub async fn start(
     cluster: Arc<dyn Cluster>,
     addr: SocketAddr,
@@ -61,15 +61,6 @@ pub async fn start(
         zone,
         feeder,
     })
-}
-
-/// The production setup: the cluster DNS on the pod network's gateway
-/// (`CLUSTER_DNS_IP:53`, UDP and TCP), other names sent to the host's resolvers. Call it
-/// once the bridge carries that address, then give pods the address
-/// (`AgentOptions::cluster_dns`); keep the returned value alive while peapod serves.
-pub async fn start_on_pod_network(cluster: Arc<dyn Cluster>) -> std::io::Result<ClusterDns> {
-    let addr = SocketAddr::new(crate::net::dns::CLUSTER_DNS_IP, crate::net::dns::DNS_PORT);
-    start(cluster, addr, Upstream::from_host()).await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

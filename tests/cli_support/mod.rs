@@ -39,15 +39,29 @@ impl Out {
     }
 }
 
-/// A fresh peapod state directory.
+/// A fresh peapod state directory, with a pod network of its own (bridge and CIDR) so that
+/// tests running at once never share a bridge or an address, nor touch a real `peapod0`.
 pub struct Peapod {
     pub dir: tempfile::TempDir,
+    /// The test's bridge (`PEAPOD_BRIDGE`), removed when the Peapod is dropped.
+    pub bridge: String,
+    /// The test's pod network (`PEAPOD_POD_CIDR`).
+    pub pod_cidr: String,
+    /// The test's service proxy table (`PEAPOD_SERVICE_PROXY_TABLE`), never the real one.
+    pub proxy_table: String,
 }
+
+static NETWORKS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 impl Peapod {
     pub fn new() -> Peapod {
+        let n = NETWORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let pid = std::process::id();
         Peapod {
             dir: tempfile::tempdir().expect("tempdir"),
+            bridge: format!("ppt{}x{}", pid % 100_000, n % 1000),
+            pod_cidr: format!("10.{}.{}.0/24", 64 + pid % 128, n % 256),
+            proxy_table: format!("ppsvc{}x{}", pid % 100_000, n % 1000),
         }
     }
 
@@ -66,7 +80,11 @@ impl Peapod {
         // Keep the user's settings out of the test.
         c.env_remove("PEAPOD_HOME")
             .env_remove("KUBE_EDITOR")
-            .env_remove("EDITOR");
+            .env_remove("EDITOR")
+            .env_remove("PEAPOD_MASQUERADE")
+            .env("PEAPOD_BRIDGE", &self.bridge)
+            .env("PEAPOD_POD_CIDR", &self.pod_cidr)
+            .env("PEAPOD_SERVICE_PROXY_TABLE", &self.proxy_table);
         c
     }
 
@@ -162,6 +180,20 @@ impl Peapod {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn peapod")
+    }
+}
+
+impl Drop for Peapod {
+    /// Removes the test's pod network and service proxy table (its servers are dropped
+    /// first: declared later).
+    fn drop(&mut self) {
+        if self.state().join("network").exists() {
+            let _ = self
+                .command(&["serve", "--reset-network"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 

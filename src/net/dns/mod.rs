@@ -17,14 +17,8 @@ pub mod zone;
 pub use server::{DnsServer, Resolver, SharedZone, Transport, Upstream, serve};
 pub use zone::Zone;
 
-use std::net::{IpAddr, Ipv4Addr};
-
 /// The cluster domain (kubelet's `--cluster-domain`).
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
-
-/// The nameserver written into pods' resolv.conf for dnsPolicy ClusterFirst: where the DNS
-/// server listens for pods, the pod network's gateway (the bridge address).
-pub const CLUSTER_DNS_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 88, 0, 1));
 
 /// The port pods query.
 pub const DNS_PORT: u16 = 53;

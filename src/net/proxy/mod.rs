@@ -87,23 +87,18 @@ impl Proxy {
             })
     }
 
-    /// Remove the table and every rule in it.
-    pub fn remove(&self) -> Result<(), String> {
+    /// Remove the table and every rule in it; returns whether it existed.
+    pub fn remove(&self) -> Result<bool, String> {
         remove_table(&self.table)
     }
 }
 
-fn remove_table(table: &str) -> Result<(), String> {
+fn remove_table(table: &str) -> Result<bool, String> {
     match run_nft(&["delete", "table", "ip", table], None) {
-        Ok(_) => Ok(()),
-        Err(e) if e.contains("No such file or directory") => Ok(()),
+        Ok(_) => Ok(true),
+        Err(e) if e.contains("No such file or directory") => Ok(false),
         Err(e) => Err(format!("cannot remove nftables table ip {table}: {e}")),
     }
-}
-
-/// Remove everything the service proxy created (for `peapod serve --reset-network`).
-pub fn remove_all() -> Result<(), String> {
-    remove_table(DEFAULT_TABLE)
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use crate::api::object::ObjectExt;
 use crate::api::request::{EventType, ListOptions};
 use crate::cluster::Cluster;
 use crate::image::ImageStore;
+use crate::net::{NetworkOptions, PodNetwork};
 use crate::runtime::cgroup::Cgroups;
 use futures::StreamExt;
 use serde_json::Value;
@@ -43,10 +44,12 @@ pub struct AgentOptions {
     pub cgroup_parent: String,
     /// pids.max of every pod cgroup, so a fork bomb stops there.
     pub pod_pids_limit: Option<i64>,
-    /// The nameserver of pods with dnsPolicy ClusterFirst (`crate::net::dns::CLUSTER_DNS_IP`
-    /// once the cluster DNS server runs); `None` gives them the host's resolver, as the
+    /// The nameserver of pods with dnsPolicy ClusterFirst: the pod network's gateway once
+    /// the agent runs the cluster DNS there; `None` gives them the host's resolver, as the
     /// kubelet does without `--cluster-dns`.
     pub cluster_dns: Option<std::net::IpAddr>,
+    /// The pod network (bridge, pod CIDR, masquerade) of pods without hostNetwork.
+    pub network: NetworkOptions,
 }
 
 impl AgentOptions {
@@ -65,6 +68,7 @@ impl AgentOptions {
                     .unwrap_or(4096),
             ),
             cluster_dns: None,
+            network: NetworkOptions::resolve(None, None, false)?,
         })
     }
 }
@@ -95,6 +99,10 @@ pub(crate) struct Shared {
     pub images: Arc<ImageStore>,
     pub events: events::EventSink,
     pub host_ip: String,
+    pub network: Arc<PodNetwork>,
+    /// The cluster DNS on the pod network's gateway, while the agent runs (`None` when it
+    /// could not start: pods then resolve with the host's resolvers).
+    _dns: Option<crate::node::dns::ClusterDns>,
 }
 
 impl Shared {
@@ -246,7 +254,7 @@ fn dispatch(
     }
 }
 
-async fn prepare(cluster: Arc<dyn Cluster>, opts: AgentOptions) -> Result<Shared, String> {
+async fn prepare(cluster: Arc<dyn Cluster>, mut opts: AgentOptions) -> Result<Shared, String> {
     if !nix::unistd::geteuid().is_root() {
         return Err(
             "running pods needs root (namespaces, cgroups, mounts); run peapod as root".into(),
@@ -259,6 +267,15 @@ async fn prepare(cluster: Arc<dyn Cluster>, opts: AgentOptions) -> Result<Shared
         Arc::new(ImageStore::open(opts.state_dir.join("images")).map_err(|e| e.to_string())?);
     std::fs::create_dir_all(opts.state_dir.join("pods"))
         .map_err(|e| format!("create {}: {e}", opts.state_dir.join("pods").display()))?;
+    let network = {
+        let (net_opts, state) = (opts.network.clone(), opts.state_dir.clone());
+        tokio::task::spawn_blocking(move || PodNetwork::open(net_opts, &state))
+            .await
+            .map_err(|e| format!("pod network: {e}"))??
+    };
+    let network = Arc::new(network);
+    let dns = start_cluster_dns(cluster.clone(), network.clone()).await;
+    opts.cluster_dns = dns.as_ref().map(|d| d.server.udp_addr.ip());
     let host_ip = host_ip(cluster.as_ref(), &opts.node_name).await;
     let events = events::EventSink::start(cluster.clone(), &opts.node_name);
     Ok(Shared {
@@ -268,7 +285,38 @@ async fn prepare(cluster: Arc<dyn Cluster>, opts: AgentOptions) -> Result<Shared
         images,
         events,
         host_ip,
+        network,
+        _dns: dns,
     })
+}
+
+/// Start the cluster DNS on the pod network's gateway (port 53), which pods with dnsPolicy
+/// ClusterFirst get as their nameserver. Without it (the bridge cannot be made, or port 53
+/// is taken there) pods resolve with the host's resolvers, as the kubelet does without
+/// `--cluster-dns`.
+async fn start_cluster_dns(
+    cluster: Arc<dyn Cluster>,
+    network: Arc<PodNetwork>,
+) -> Option<crate::node::dns::ClusterDns> {
+    let gateway = match tokio::task::spawn_blocking(move || network.ensure_bridge_now()).await {
+        Ok(Ok(ip)) => ip,
+        Ok(Err(e)) => {
+            tracing::warn!("cluster DNS not started: {e}");
+            return None;
+        }
+        Err(e) => {
+            tracing::warn!("cluster DNS not started: {e}");
+            return None;
+        }
+    };
+    let addr = std::net::SocketAddr::new(gateway.into(), crate::net::dns::DNS_PORT);
+    match crate::node::dns::start(cluster, addr, crate::net::dns::Upstream::from_host()).await {
+        Ok(dns) => Some(dns),
+        Err(e) => {
+            tracing::warn!("cluster DNS not started on {addr}: {e}; pods use the host's resolvers");
+            None
+        }
+    }
 }
 
 /// The node's InternalIP, else loopback.

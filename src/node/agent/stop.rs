@@ -276,6 +276,17 @@ async fn release_uid(shared: &Shared, uid: &str) {
             tracing::warn!("pod {uid}: cgroup not removed: {e}");
         }
     }
+    // The pod's veth and address go in the background: deleting a network device waits for
+    // the kernel's RCU grace periods and reference drops (tens of ms, more on a busy
+    // machine), which the pod's deletion need not wait for. The pair dies with the pod's
+    // namespace anyway; an address left by a crash is freed by `clean_orphans`.
+    let network = shared.network.clone();
+    let owner = uid.to_string();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = network.detach(&owner) {
+            tracing::warn!("pod {owner}: network not released: {e}");
+        }
+    });
     let shm = layout.shm();
     if crate::runtime::mountinfo::is_mountpoint(&shm) {
         let _ = nix::mount::umount2(&shm, nix::mount::MntFlags::MNT_DETACH);
@@ -302,7 +313,8 @@ fn remove_files(shared: &Shared, pod: &Value) {
 /// Remove them, with their cgroups and logs. Only directories of this state directory
 /// count: another peapod's pods may share the cgroup parent.
 pub async fn clean_orphans(shared: &Shared, present: &HashSet<String>) {
-    let mut uids: HashSet<String> = HashSet::new();
+    // Addresses of pods that are gone count too (a pod directory may have been removed).
+    let mut uids: HashSet<String> = shared.network.pods_with_addresses().into_iter().collect();
     if let Ok(entries) = std::fs::read_dir(shared.opts.state_dir.join("pods")) {
         for e in entries.flatten() {
             uids.insert(e.file_name().to_string_lossy().into_owned());

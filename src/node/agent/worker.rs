@@ -20,6 +20,15 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+/// Connects the pod's sandbox to the pod network (on the pod network's thread).
+async fn attach(shared: &Arc<Shared>, uid: &str, shim: &ShimClient) -> Result<(), String> {
+    shared
+        .network
+        .attach_pod(uid, shim.sandbox_pid)
+        .await
+        .map(|_| ())
+}
+
 /// How long a postStart hook may run.
 const POST_START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often configMap, secret, downwardAPI and projected volumes are brought up to date
@@ -72,13 +81,20 @@ impl Worker {
         let app = list("containers", false);
         let (probe_tx, probe_rx) = mpsc::unbounded_channel();
         let terminal = matches!(pod.str_at("/status/phase"), Some("Succeeded" | "Failed"));
+        // A pod on the pod network has its address from the IPAM (kept across restarts of
+        // peapod); a finished pod keeps the one its status shows, as in Kubernetes.
+        let pod_ip = if pod["spec"]["hostNetwork"].as_bool() == Some(true) {
+            shared.host_ip.clone()
+        } else if let Some(ip) = shared.network.ip_of(pod.uid()) {
+            ip.to_string()
+        } else if terminal {
+            pod.str_at("/status/podIP").unwrap_or("").to_string()
+        } else {
+            String::new()
+        };
         let facts = PodFacts {
             host_ip: shared.host_ip.clone(),
-            pod_ip: if pod["spec"]["hostNetwork"].as_bool() == Some(true) {
-                shared.host_ip.clone()
-            } else {
-                String::new()
-            },
+            pod_ip,
             start_time: pod.str_at("/status/startTime").unwrap_or("").to_string(),
             sandbox_ready: false,
             failed: None,
@@ -178,6 +194,23 @@ impl Worker {
     async fn setup(&mut self) {
         let now = Instant::now();
         let shared = self.shared.clone();
+        let pod_network = self.pod["spec"]["hostNetwork"].as_bool() != Some(true);
+        // The address comes first: /etc/hosts, the downward API and the containers' env
+        // all carry it.
+        if pod_network {
+            match shared.network.allocate(&self.uid()) {
+                Ok(ip) => self.facts.pod_ip = ip.to_string(),
+                Err(e) => {
+                    shared.events.warning(
+                        &self.pod,
+                        "FailedCreatePodSandBox",
+                        format!("Failed to create pod sandbox: {e}"),
+                    );
+                    self.retry_setup(now);
+                    return;
+                }
+            }
+        }
         self.fetched = setup::fetch(&shared, &self.pod).await;
         let layout = shared.layout(&self.uid());
         let sources = self
@@ -204,7 +237,16 @@ impl Worker {
                 return;
             }
         }
-        match setup::sandbox(&shared, &self.pod, &self.facts.pod_ip).await {
+        let mut sandbox = setup::sandbox(&shared, &self.pod, &self.facts.pod_ip).await;
+        // The network is connected before any container starts; on failure the shim stays
+        // and the retry connects it again.
+        if pod_network
+            && let Ok(shim) = &sandbox
+            && let Err(e) = attach(&shared, &self.uid(), shim).await
+        {
+            sandbox = Err(e);
+        }
+        match sandbox {
             Ok(shim) => {
                 self.exits = shim.watch().await.ok();
                 self.adopt(&shim).await;
