@@ -148,14 +148,24 @@ impl Peapod {
             .expect("spawn peapod serve");
         let server = Server {
             child,
-            remove_pods: self.command(&[
-                "delete",
-                "pods",
-                "--all",
-                "-A",
-                "--grace-period=0",
-                "--force",
-            ]),
+            remove_pods: [
+                // Controllers first, or they would replace the pods deleted.
+                self.command(&[
+                    "delete",
+                    "deployments,replicasets,replicationcontrollers,statefulsets,daemonsets,jobs,cronjobs",
+                    "--all",
+                    "-A",
+                    "--wait=false",
+                ]),
+                self.command(&[
+                    "delete",
+                    "pods",
+                    "--all",
+                    "-A",
+                    "--grace-period=0",
+                    "--force",
+                ]),
+            ],
             pods_dir: self.state().join("pods"),
         };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -202,7 +212,7 @@ impl Drop for Peapod {
 /// still has: a test never leaves processes, mounts or cgroups behind.
 pub struct Server {
     child: Child,
-    remove_pods: Command,
+    remove_pods: [Command; 2],
     pods_dir: PathBuf,
 }
 
@@ -219,16 +229,15 @@ impl Server {
         if !running || !has_pods {
             return;
         }
-        let _ = self
-            .remove_pods
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(15);
+        // Again while pods remain: a ReplicaSet being deleted may still replace one.
+        let deadline = Instant::now() + Duration::from_secs(20);
         while std::fs::read_dir(&self.pods_dir).is_ok_and(|mut d| d.next().is_some())
             && Instant::now() < deadline
         {
-            std::thread::sleep(Duration::from_millis(50));
+            for c in &mut self.remove_pods {
+                let _ = c.stdout(Stdio::null()).stderr(Stdio::null()).status();
+            }
+            std::thread::sleep(Duration::from_millis(300));
         }
     }
 }
@@ -397,31 +406,40 @@ pub fn import_busybox(p: &Peapod) {
     out.ok();
 }
 
-/// Force-deletes every pod and waits (15 s at most) until their directories are gone. It
-/// needs a running server (serve or the console): the shims outlive peapod by design.
+/// Deletes every workload controller and force-deletes every pod, again until no pod is
+/// left and their directories are gone (20 s at most): a ReplicaSet whose deletion is still
+/// under way may replace a pod deleted meanwhile. It needs a running server (serve or the
+/// console): the shims outlive peapod by design.
 pub fn remove_all_pods(p: &Peapod) {
-    // Controllers first, or they would make new pods for the ones deleted.
-    let _ = p.run(&[
-        "delete",
-        "deployments,replicasets,replicationcontrollers,statefulsets,daemonsets,jobs,cronjobs",
-        "--all",
-        "-A",
-        "--wait=false",
-    ]);
-    let _ = p.run(&[
-        "delete",
-        "pods",
-        "--all",
-        "-A",
-        "--grace-period=0",
-        "--force",
-    ]);
     let pods = p.state().join("pods");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while std::fs::read_dir(&pods).is_ok_and(|mut d| d.next().is_some())
-        && Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(100));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        // Controllers first, or they would make new pods for the ones deleted.
+        let _ = p.run(&[
+            "delete",
+            "deployments,replicasets,replicationcontrollers,statefulsets,daemonsets,jobs,cronjobs",
+            "--all",
+            "-A",
+            "--wait=false",
+        ]);
+        let _ = p.run(&[
+            "delete",
+            "pods",
+            "--all",
+            "-A",
+            "--grace-period=0",
+            "--force",
+        ]);
+        std::thread::sleep(Duration::from_millis(200));
+        let no_pods = p
+            .run(&["get", "pods", "-A", "-o", "name"])
+            .stdout
+            .trim()
+            .is_empty();
+        let no_dirs = !std::fs::read_dir(&pods).is_ok_and(|mut d| d.next().is_some());
+        if (no_pods && no_dirs) || Instant::now() > deadline {
+            return;
+        }
     }
 }
 
