@@ -1,9 +1,9 @@
 //! Issue 6 end to end, as root, against `peapod serve` with the test's own bridge, pod
 //! network and service proxy table (see `cli_support::Peapod`): pods reach a Service by name
 //! (cluster DNS with the pod's search path, then the ClusterIP load-balanced by the proxy over
-//! the pod network) and every ready backend answers; `nslookup` from a pod resolves the
-//! Service and a StatefulSet pod behind a headless Service. All traffic stays on the test's
-//! bridge.
+//! the pod network) and every ready backend answers; scaled to 5, the new pods join; a
+//! backend deleted under load fails no request; `nslookup` from a pod resolves the Service
+//! and a StatefulSet pod behind a headless Service. All traffic stays on the test's bridge.
 
 mod cli_support;
 
@@ -25,7 +25,7 @@ spec:
     metadata:
       labels: {app: web}
     spec:
-      terminationGracePeriodSeconds: 1
+      terminationGracePeriodSeconds: 5
       containers:
       - name: httpd
         image: busybox:test
@@ -35,6 +35,11 @@ spec:
         readinessProbe:
           tcpSocket: {port: http}
           periodSeconds: 1
+        # As in Kubernetes, a pod being deleted leaves the Endpoints at once but may still
+        # get a connection routed before the proxy's rules change: serve a moment longer.
+        lifecycle:
+          preStop:
+            exec: {command: [sleep, '1']}
 ---
 apiVersion: v1
 kind: Service
@@ -145,18 +150,7 @@ fn pods_reach_services_by_name_across_every_backend_as_root() {
     assert!(!cluster_ip.is_empty(), "web has a ClusterIP: {svc:#}");
 
     // By name, through the cluster DNS and the ClusterIP: every ready backend answers.
-    let out = p.run(&[
-        "exec",
-        "client",
-        "--",
-        "sh",
-        "-c",
-        "for i in $(seq 40); do timeout 5 wget -q -O- http://web/ || echo FAILED; done",
-    ]);
-    let answers: Vec<&str> = out.ok().lines().collect();
-    assert_eq!(answers.len(), 40, "{}", out.stdout);
-    assert!(!answers.contains(&"FAILED"), "{}", out.stdout);
-    let backends: BTreeSet<&str> = answers.iter().copied().collect();
+    let backends = requests(&p, 40);
     assert_eq!(
         backends.len(),
         3,
@@ -166,6 +160,32 @@ fn pods_reach_services_by_name_across_every_backend_as_root() {
         backends.iter().all(|b| b.starts_with("web-")),
         "{backends:?}"
     );
+
+    // Scaling to 5: the new pods join the rotation once ready.
+    p.run(&["scale", "deploy/web", "--replicas=5"]).ok();
+    wait_for(&p, &["endpoints", "web"], |ep| ready_addresses(ep) == 5);
+    let five = requests(&p, 60);
+    assert_eq!(five.len(), 5, "requests spread over the 5 pods: {five:?}");
+
+    // A backend deleted while requests run: not one request fails; its replacement joins.
+    let load = p.spawn(&[
+        "exec",
+        "client",
+        "--",
+        "sh",
+        "-c",
+        "for i in $(seq 80); do timeout 5 wget -q -O- http://web/ || echo FAILED; sleep 0.05; done",
+    ]);
+    std::thread::sleep(Duration::from_millis(1000));
+    let victim = five.iter().next().cloned().unwrap_or_default();
+    p.run(&["delete", "pod", &victim, "--wait=false"]).ok();
+    let out = load.wait_with_output().expect("the request loop ends");
+    let answers = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(answers.lines().count(), 80, "{answers}");
+    assert!(!answers.contains("FAILED"), "a request failed:\n{answers}");
+    wait_for(&p, &["endpoints", "web"], |ep| {
+        ready_addresses(ep) == 5 && !ep.to_string().contains(&victim)
+    });
 
     // nslookup from a pod: the Service's full name, and a StatefulSet pod's name under its
     // headless Service.
@@ -192,6 +212,19 @@ fn pods_reach_services_by_name_across_every_backend_as_root() {
 
     drop(cleanup);
     drop(server);
+}
+
+/// `n` requests to `http://web/` from the client, one after another; every one must
+/// succeed. Returns the backends that answered (each serves its pod name).
+#[track_caller]
+fn requests(p: &Peapod, n: usize) -> BTreeSet<String> {
+    let script =
+        format!("for i in $(seq {n}); do timeout 5 wget -q -O- http://web/ || echo FAILED; done");
+    let out = p.run(&["exec", "client", "--", "sh", "-c", &script]);
+    let answers: Vec<&str> = out.ok().lines().collect();
+    assert_eq!(answers.len(), n, "{}", out.stdout);
+    assert!(!answers.contains(&"FAILED"), "{}", out.stdout);
+    answers.into_iter().map(str::to_string).collect()
 }
 
 /// Runs `cmd` in the client until its output names `ip` (the headless Service's endpoints

@@ -16,16 +16,45 @@ fn cm(i: usize) -> serde_json::Value {
            "data":{"index": i.to_string(), "payload": "x".repeat(512)}})
 }
 
+/// The test's own pod network and service proxy table (never a real `peapod0`), removed with
+/// `serve --reset-network` when the test ends, however it ends.
+struct Network<'a> {
+    state: &'a std::path::Path,
+    env: [(&'static str, String); 3],
+}
+
+impl Network<'_> {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_peapod"));
+        c.arg("--state-dir").arg(self.state).args(args);
+        c.envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env_remove("PEAPOD_HOME")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    }
+}
+
+impl Drop for Network<'_> {
+    fn drop(&mut self) {
+        let _ = self.command(&["serve", "--reset-network"]).status();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_while_applying_leaves_a_consistent_store() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path();
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_peapod"))
-        .args(["--state-dir", state.to_str().unwrap(), "serve"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let id = std::process::id() % 100_000;
+    let network = Network {
+        state,
+        env: [
+            ("PEAPOD_BRIDGE", format!("ppcc{id}")),
+            ("PEAPOD_POD_CIDR", format!("10.{}.250.0/24", 64 + id % 128)),
+            ("PEAPOD_SERVICE_PROXY_TABLE", format!("ppcc{id}")),
+        ],
+    };
+    let mut serve = network.command(&["serve"]).spawn().unwrap();
     let api = RemoteCluster::new(state.join("peapod.sock"));
     let deadline = Instant::now() + Duration::from_secs(20);
     while api.ping().await.is_err() {

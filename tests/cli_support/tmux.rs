@@ -26,8 +26,11 @@ impl Tmux {
         let config = p.state().join("config");
         std::fs::create_dir_all(&config).unwrap();
         let script = format!(
-            "env -u PEAPOD_HOME XDG_CONFIG_HOME={} {bin} --state-dir {}; echo CONSOLE-EXITED $?; sleep 600",
+            "env -u PEAPOD_HOME XDG_CONFIG_HOME={} PEAPOD_BRIDGE={} PEAPOD_POD_CIDR={} PEAPOD_SERVICE_PROXY_TABLE={} {bin} --state-dir {}; echo CONSOLE-EXITED $?; sleep 600",
             config.display(),
+            p.bridge,
+            p.pod_cidr,
+            p.proxy_table,
             p.state().display()
         );
         let status = t
