@@ -7,9 +7,8 @@
 
 mod cli_support;
 
+use cli_support::tmux::Tmux;
 use cli_support::{Cleanup, Peapod, import_busybox, remove_all_pods};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 const MANIFEST: &str = "\
 apiVersion: v1
@@ -37,113 +36,6 @@ spec:
     command: [sh, -c, 'echo db ready; sleep 600']
 ";
 
-/// A tmux server of our own (its own socket) running the console in one 160×48 pane.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn tmux(&self) -> Command {
-        let mut c = Command::new("tmux");
-        c.args(["-L", &self.socket, "-f", "/dev/null"]);
-        c
-    }
-
-    fn start(p: &Peapod) -> Tmux {
-        let t = Tmux {
-            socket: format!("peapod-test-{}", std::process::id()),
-        };
-        let bin = env!("CARGO_BIN_EXE_peapod");
-        let config = p.state().join("config");
-        std::fs::create_dir_all(&config).unwrap();
-        // The shell stays after the console so the test can read its exit code.
-        let script = format!(
-            "env -u PEAPOD_HOME XDG_CONFIG_HOME={} PEAPOD_BRIDGE={} PEAPOD_POD_CIDR={} PEAPOD_SERVICE_PROXY_TABLE={} {bin} --state-dir {}; echo CONSOLE-EXITED $?; sleep 600",
-            config.display(),
-            p.bridge,
-            p.pod_cidr,
-            p.proxy_table,
-            p.state().display()
-        );
-        let status = t
-            .tmux()
-            .args([
-                "new-session",
-                "-d",
-                "-x",
-                "160",
-                "-y",
-                "48",
-                "-s",
-                "console",
-            ])
-            .arg(script)
-            .status()
-            .expect("tmux is installed (scripts/test installs it)");
-        assert!(status.success(), "tmux new-session failed");
-        t
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let status = self
-            .tmux()
-            .args(["send-keys", "-t", "console"])
-            .args(keys)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn screen(&self) -> String {
-        let out = self
-            .tmux()
-            .args(["capture-pane", "-p", "-t", "console"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn display(&self, format: &str) -> String {
-        let out = self
-            .tmux()
-            .args(["display-message", "-p", "-t", "console", format])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// Poll the screen until `ok` holds (20 s at most); returns that screen.
-    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let s = self.screen();
-            if ok(&s) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        self.wait(text, |s| s.contains(text))
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self
-            .tmux()
-            .arg("kill-server")
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-/// The line of the pods table that shows a pod.
 fn row<'a>(screen: &'a str, pod: &str) -> Option<&'a str> {
     screen
         .lines()
@@ -170,7 +62,7 @@ fn console_end_to_end_in_tmux_as_root() {
     let p = Peapod::new();
     import_busybox(&p);
     let manifest = p.file("pods.yaml", MANIFEST);
-    let tmux = Tmux::start(&p);
+    let tmux = Tmux::start(&p, "console");
     let cleanup = Cleanup(&p);
 
     // The console is up and empty.

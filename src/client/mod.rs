@@ -4,6 +4,7 @@
 
 pub mod describe;
 pub mod edit;
+pub mod pod_choice;
 pub mod portforward;
 pub mod text;
 pub mod validate;

@@ -6,14 +6,14 @@
 use crate::api::kinds;
 use crate::api::object::ObjectExt;
 use crate::api::request::ListOptions;
-use crate::api::selector::LabelSelector;
+pub use crate::client::pod_choice::most_attachable_first;
+use crate::client::pod_choice::pod_selector;
 use crate::cluster::Cluster;
 use crate::net::portforward::PodNetns;
 pub use crate::net::portforward::{
     Forward, ForwardEvent, ListenAddr, PortPair, parse_addresses, parse_ports,
 };
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::Path;
 use tokio::sync::mpsc;
 
@@ -272,83 +272,6 @@ pub fn translate_service_ports(
             })
         })
         .collect()
-}
-
-/// The pod selector of a service (map) or a controller (LabelSelector), as a string.
-fn pod_selector(obj: &Value) -> Option<String> {
-    let spec_selector = obj.pointer("/spec/selector")?;
-    let sel = match obj.kind_str() {
-        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" => {
-            LabelSelector::from_json(spec_selector).ok()??
-        }
-        "ReplicationController" | "Service" => {
-            let labels: BTreeMap<String, String> = spec_selector
-                .as_object()?
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect();
-            LabelSelector::from_labels(&labels)
-        }
-        _ => return None,
-    };
-    (!sel.is_everything()).then(|| sel.to_string())
-}
-
-fn is_ready(pod: &Value) -> bool {
-    pod.pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .is_some_and(|cs| {
-            cs.iter().any(|c| {
-                c.get("type").and_then(Value::as_str) == Some("Ready")
-                    && c.get("status").and_then(Value::as_str) == Some("True")
-            })
-        })
-}
-
-fn ready_since(pod: &Value) -> Option<&str> {
-    pod.pointer("/status/conditions")
-        .and_then(Value::as_array)?
-        .iter()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))?
-        .get("lastTransitionTime")?
-        .as_str()
-}
-
-fn restarts(pod: &Value) -> i64 {
-    pod.pointer("/status/containerStatuses")
-        .and_then(Value::as_array)
-        .map(|s| {
-            s.iter()
-                .filter_map(|c| c.get("restartCount").and_then(Value::as_i64))
-                .max()
-                .unwrap_or(0)
-        })
-        .unwrap_or(0)
-}
-
-/// kubectl's `GetFirstPod` order (the reverse of `ActivePods`): a scheduled, running, ready
-/// pod, ready the longest, with the fewest restarts, the oldest.
-pub fn most_attachable_first(a: &Value, b: &Value) -> std::cmp::Ordering {
-    let scheduled = |p: &Value| !p.str_at("/spec/nodeName").unwrap_or("").is_empty();
-    let phase = |p: &Value| match p.str_at("/status/phase") {
-        Some("Running") => 2,
-        Some("Unknown") => 1,
-        _ => 0,
-    };
-    scheduled(b)
-        .cmp(&scheduled(a))
-        .then(phase(b).cmp(&phase(a)))
-        .then(is_ready(b).cmp(&is_ready(a)))
-        .then_with(|| match (ready_since(a), ready_since(b)) {
-            (Some(x), Some(y)) if is_ready(a) && is_ready(b) => x.cmp(y),
-            _ => std::cmp::Ordering::Equal,
-        })
-        .then(restarts(a).cmp(&restarts(b)))
-        .then_with(|| {
-            a.creation_timestamp()
-                .unwrap_or("")
-                .cmp(b.creation_timestamp().unwrap_or(""))
-        })
 }
 
 #[cfg(test)]

@@ -81,6 +81,16 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// A tmux format string expanded for the console's pane (`#{alternate_on}`).
+    pub fn display(&self, format: &str) -> String {
+        let out = self
+            .tmux()
+            .args(["display-message", "-p", "-t", "console", format])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     /// Polls the screen until `ok` holds (20 s at most); returns that screen.
     pub fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
