@@ -184,7 +184,8 @@ pub struct BenchArgs {
 /// Flags of `peapod serve`: the pod network.
 #[derive(Debug, Args, Default)]
 pub struct ServeArgs {
-    /// Pod network: the Linux bridge pods attach to (created on demand).
+    /// Pod network: the Linux bridge pods attach to (created when the node agent starts; the
+    /// cluster DNS listens on its address).
     #[arg(
         long,
         value_name = "NAME",
@@ -205,8 +206,8 @@ pub struct ServeArgs {
     #[arg(long, env = "PEAPOD_MASQUERADE", value_parser = clap::builder::BoolishValueParser::new())]
     pub masquerade: bool,
     /// Remove everything peapod created for the pod network of this state directory (the
-    /// bridge, leftover pod veths, the address allocations, peapod's nftables table), then
-    /// exit. peapod must not be serving this state directory.
+    /// bridge, leftover pod veths, the address allocations, peapod's nftables tables for
+    /// masquerading and Services), then exit. peapod must not be serving this state directory.
     #[arg(long)]
     pub reset_network: bool,
 }
