@@ -354,13 +354,13 @@ async fn recreate_paused_and_history_limit() {
     )
     .await
     .unwrap();
-    let (_, rss) = wait(c, "paused scale", |_, rss| {
-        rss.iter().map(spec_replicas).sum::<i64>() == 4
+    // While paused every ReplicaSet is old (none matches the template): the history limit
+    // leaves only revision 3, which takes the new size. The scale and the clean-up are
+    // separate syncs, so wait for both.
+    let (_, rss) = wait(c, "paused scale and clean-up", |_, rss| {
+        rss.len() == 1 && rss.iter().map(spec_replicas).sum::<i64>() == 4
     })
     .await;
-    // While paused every ReplicaSet is old (none matches the template): the history limit
-    // leaves only revision 3, which takes the new size.
-    assert_eq!(rss.len(), 1);
     assert_eq!(rss[0].annotation(REVISION), Some("3"));
     let p = json!({"spec":{"paused":false}});
     c.patch(

@@ -387,6 +387,15 @@ fn exec_in_joins_the_containers_namespaces_and_cgroup_as_root() {
     };
     spec.cgroup_procs = vec![cg.0.join("cgroup.procs")];
     let main = pod.start(&spec).unwrap();
+    // The container may still be on its way to exec `sleep` (a loaded machine): the check
+    // below reads its command line.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::read(format!("/proc/{}/cmdline", main.pid()))
+        .is_ok_and(|c| !c.starts_with(b"/bin/sleep"))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 
     let exec = ExecSpec {
         argv: vec!["sh".into(), "-c".into(), "hostname; id -u; cat /marker; cat /proc/1/cmdline | tr '\\0' ' '; echo; grep pids /proc/self/cgroup; ps | wc -l".into()],
