@@ -7,6 +7,8 @@
 //! when one is needed whole (see `entry`), so 10,000 pods take about 20 MB, not 150.
 
 mod command;
+#[cfg(test)]
+mod command_tests;
 mod entry;
 mod filter;
 mod history;
