@@ -1,6 +1,20 @@
-//! CronJob schedule syntax, as robfig/cron's standard parser (used by the API server) reads
-//! it: five fields (minute hour day-of-month month day-of-week) or a descriptor such as
-//! `@hourly` / `@every 1h30m`. Errors use robfig's wording.
+//! CronJob schedules, as robfig/cron's standard parser (used by the API server and the
+//! CronJob controller) reads them: five fields (minute hour day-of-month month day-of-week)
+//! or a descriptor such as `@hourly` / `@every 1h30m`. Errors use robfig's wording. The
+//! values feed the controller's schedule (`controllers::cronjob::schedule`).
+
+/// Set in a field's mask when the field was `*` or `?` without a step above 1 (robfig's
+/// starBit): then a day must match both day fields, otherwise either.
+pub const STAR_BIT: u64 = 1 << 63;
+
+/// A parsed schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CronSpec {
+    /// minute, hour, day of month, month, day of week: bit `n` set when value `n` matches.
+    Fields([u64; 5]),
+    /// `@every DURATION`, in nanoseconds.
+    Every(i64),
+}
 
 struct Bounds {
     min: u64,
@@ -45,13 +59,31 @@ const DOW: Bounds = Bounds {
 
 /// Check a schedule (without any `TZ=` prefix); the error is robfig's message.
 pub(crate) fn parse_schedule(spec: &str) -> Result<(), String> {
+    parse_spec(spec).map(|_| ())
+}
+
+/// Parse a schedule (without any `TZ=` prefix) into its values.
+pub fn parse_spec(spec: &str) -> Result<CronSpec, String> {
     if spec.is_empty() {
         return Err("empty spec string".into());
     }
-    if spec.starts_with('@') {
-        return parse_descriptor(spec);
-    }
-    let fields: Vec<&str> = spec.split_whitespace().collect();
+    let five = match spec {
+        "@yearly" | "@annually" => "0 0 1 1 *",
+        "@monthly" => "0 0 1 * *",
+        "@weekly" => "0 0 * * 0",
+        "@daily" | "@midnight" => "0 0 * * *",
+        "@hourly" => "0 * * * *",
+        s if s.starts_with('@') => {
+            return match s.strip_prefix("@every ") {
+                Some(d) => parse_go_duration(d)
+                    .map(CronSpec::Every)
+                    .map_err(|e| format!("failed to parse duration {spec}: {e}")),
+                None => Err(format!("unrecognized descriptor: {spec}")),
+            };
+        }
+        s => s,
+    };
+    let fields: Vec<&str> = five.split_whitespace().collect();
     if fields.len() != 5 {
         return Err(format!(
             "expected exactly 5 fields, found {}: [{}]",
@@ -59,32 +91,25 @@ pub(crate) fn parse_schedule(spec: &str) -> Result<(), String> {
             fields.join(" ")
         ));
     }
-    for (field, bounds) in fields.iter().zip([MINUTES, HOURS, DOM, MONTHS, DOW]) {
+    let mut masks = [0u64; 5];
+    for ((field, bounds), mask) in fields
+        .iter()
+        .zip([MINUTES, HOURS, DOM, MONTHS, DOW])
+        .zip(masks.iter_mut())
+    {
         for expr in field.split(',').filter(|e| !e.is_empty()) {
-            parse_range(expr, &bounds)?;
+            *mask |= parse_range(expr, &bounds)?;
         }
     }
-    Ok(())
+    Ok(CronSpec::Fields(masks))
 }
 
-fn parse_descriptor(spec: &str) -> Result<(), String> {
-    match spec {
-        "@yearly" | "@annually" | "@monthly" | "@weekly" | "@daily" | "@midnight" | "@hourly" => {
-            Ok(())
-        }
-        _ => match spec.strip_prefix("@every ") {
-            Some(d) => {
-                parse_go_duration(d).map_err(|e| format!("failed to parse duration {spec}: {e}"))
-            }
-            None => Err(format!("unrecognized descriptor: {spec}")),
-        },
-    }
-}
-
-fn parse_range(expr: &str, b: &Bounds) -> Result<(), String> {
+/// robfig's getRange: the bits of one comma-separated part.
+fn parse_range(expr: &str, b: &Bounds) -> Result<u64, String> {
     let range_and_step: Vec<&str> = expr.split('/').collect();
     let low_and_high: Vec<&str> = range_and_step[0].split('-').collect();
-    let (start, mut end) = if low_and_high[0] == "*" || low_and_high[0] == "?" {
+    let star = low_and_high[0] == "*" || low_and_high[0] == "?";
+    let (start, mut end) = if star {
         (b.min, b.max)
     } else {
         let start = parse_int_or_name(low_and_high[0], b)?;
@@ -127,7 +152,13 @@ fn parse_range(expr: &str, b: &Bounds) -> Result<(), String> {
     if step == 0 {
         return Err(format!("step of range should be a positive number: {expr}"));
     }
-    Ok(())
+    let mut bits = if star && step == 1 { STAR_BIT } else { 0 };
+    let mut v = start;
+    while v <= end {
+        bits |= 1 << v;
+        v += step;
+    }
+    Ok(bits)
 }
 
 fn parse_int_or_name(expr: &str, b: &Bounds) -> Result<u64, String> {
@@ -158,17 +189,21 @@ fn parse_int(expr: &str) -> Result<u64, String> {
     Ok(n as u64)
 }
 
-/// Go's time.ParseDuration syntax (`1h30m`, `1.5s`, `300ms`); the value itself is not needed.
-fn parse_go_duration(s: &str) -> Result<(), String> {
+/// Go's time.ParseDuration (`1h30m`, `1.5s`, `300ms`), in nanoseconds.
+fn parse_go_duration(s: &str) -> Result<i64, String> {
     let err = || format!("time: invalid duration {s:?}");
-    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
     if body == "0" {
-        return Ok(());
+        return Ok(0);
     }
     if body.is_empty() {
         return Err(err());
     }
     let b = body.as_bytes();
+    let mut nanos = 0f64;
     let mut i = 0;
     while i < b.len() {
         let start = i;
@@ -179,17 +214,24 @@ fn parse_go_duration(s: &str) -> Result<(), String> {
         if number.is_empty() || number == "." || number.matches('.').count() > 1 {
             return Err(err());
         }
+        let number: f64 = number.parse().map_err(|_| err())?;
         let unit_start = i;
         while i < b.len() && !(b[i].is_ascii_digit() || b[i] == b'.') {
             i += 1;
         }
-        match &body[unit_start..i] {
-            "ns" | "us" | "µs" | "μs" | "ms" | "s" | "m" | "h" => {}
+        let unit = match &body[unit_start..i] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
             "" => return Err(format!("time: missing unit in duration {s:?}")),
             u => return Err(format!("time: unknown unit {u:?} in duration {s:?}")),
-        }
+        };
+        nanos += number * unit;
     }
-    Ok(())
+    Ok(if neg { -nanos } else { nanos } as i64)
 }
 
 #[cfg(test)]

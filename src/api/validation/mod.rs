@@ -5,7 +5,7 @@
 
 mod config;
 mod container;
-mod cron;
+pub mod cron;
 mod meta;
 mod names;
 mod pod;

@@ -2,15 +2,13 @@
 //! into "the next activation after T", and Kubernetes' mostRecentScheduleTime (which
 //! activations were missed since the last one). Pure functions of their inputs.
 //!
-//! The syntax itself is checked by `api::validation::cron` (with robfig's error texts) when
-//! the object is written; this module parses again into bit sets because it needs the values.
+//! The schedule is parsed by `api::validation::cron`, the same parser that checks it (with
+//! robfig's error texts) when the object is written.
 
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan, Zoned};
 
-/// Set in the day-of-month / day-of-week masks when the field was `*` or `?` (robfig's
-/// starBit): then a day must match both fields, otherwise either.
-const STAR: u64 = 1 << 63;
+use crate::api::validation::cron::{CronSpec, STAR_BIT as STAR, parse_spec};
 
 /// A parsed schedule.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,152 +26,6 @@ pub enum Schedule {
     Every { delay: SignedDuration },
 }
 
-struct Field {
-    min: u32,
-    max: u32,
-    names: &'static [&'static str],
-    first_name: u32,
-}
-
-const MINUTE: Field = Field {
-    min: 0,
-    max: 59,
-    names: &[],
-    first_name: 0,
-};
-const HOUR: Field = Field {
-    min: 0,
-    max: 23,
-    names: &[],
-    first_name: 0,
-};
-const DOM: Field = Field {
-    min: 1,
-    max: 31,
-    names: &[],
-    first_name: 0,
-};
-const MONTH: Field = Field {
-    min: 1,
-    max: 12,
-    names: &[
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ],
-    first_name: 1,
-};
-const DOW: Field = Field {
-    min: 0,
-    max: 6,
-    names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
-    first_name: 0,
-};
-
-fn bits(min: u32, max: u32, step: u32) -> u64 {
-    let mut b = 0u64;
-    let mut i = min;
-    while i <= max {
-        b |= 1 << i;
-        i += step;
-    }
-    b
-}
-
-fn value(s: &str, f: &Field) -> Result<u32, String> {
-    let lower = s.to_ascii_lowercase();
-    if let Some(i) = f.names.iter().position(|n| *n == lower) {
-        return Ok(f.first_name + i as u32);
-    }
-    s.parse::<u32>()
-        .map_err(|_| format!("failed to parse int from {s}"))
-}
-
-/// robfig's getRange for one comma-separated part.
-fn range(expr: &str, f: &Field) -> Result<u64, String> {
-    let (range, step) = match expr.split_once('/') {
-        Some((r, s)) => (r, Some(s)),
-        None => (expr, None),
-    };
-    let (start, mut end, mut extra) = if range == "*" || range == "?" {
-        (f.min, f.max, STAR)
-    } else {
-        let (lo, hi) = match range.split_once('-') {
-            Some((lo, hi)) => (value(lo, f)?, value(hi, f)?),
-            None => {
-                let v = value(range, f)?;
-                (v, v)
-            }
-        };
-        (lo, hi, 0)
-    };
-    let step = match step {
-        Some(s) => {
-            let s = s
-                .parse::<u32>()
-                .map_err(|_| format!("failed to parse int from {s}"))?;
-            if !range.contains('-') && range != "*" && range != "?" {
-                end = f.max;
-            }
-            if s > 1 {
-                extra = 0;
-            }
-            s
-        }
-        None => 1,
-    };
-    if start < f.min || end > f.max || start > end || step == 0 {
-        return Err(format!("invalid range {expr}"));
-    }
-    Ok(bits(start, end, step) | extra)
-}
-
-fn field(s: &str, f: &Field) -> Result<u64, String> {
-    let mut b = 0;
-    for part in s.split(',').filter(|p| !p.is_empty()) {
-        b |= range(part, f)?;
-    }
-    Ok(b)
-}
-
-/// Go's time.ParseDuration for `@every` (units ns us µs ms s m h, decimals allowed).
-fn go_duration(s: &str) -> Result<SignedDuration, String> {
-    let err = || format!("time: invalid duration {s:?}");
-    let (neg, body) = match s.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if body == "0" {
-        return Ok(SignedDuration::ZERO);
-    }
-    let mut nanos: f64 = 0.0;
-    let mut rest = body;
-    if rest.is_empty() {
-        return Err(err());
-    }
-    while !rest.is_empty() {
-        let n_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number: f64 = rest[..n_end].parse().map_err(|_| err())?;
-        rest = &rest[n_end..];
-        let u_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = match &rest[..u_end] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return Err(err()),
-        };
-        rest = &rest[u_end..];
-        nanos += number * unit;
-    }
-    let nanos = if neg { -nanos } else { nanos };
-    Ok(SignedDuration::from_nanos(nanos as i64))
-}
-
 /// Parse a CronJob's `spec.schedule` in `time_zone` (`spec.timeZone`; `None` is the
 /// controller's local zone, UTC here as in most clusters).
 pub fn parse(spec: &str, time_zone: Option<&str>) -> Result<Schedule, String> {
@@ -181,40 +33,20 @@ pub fn parse(spec: &str, time_zone: Option<&str>) -> Result<Schedule, String> {
         None => TimeZone::UTC,
         Some(name) => TimeZone::get(name).map_err(|e| format!("invalid timeZone {name:?}: {e}"))?,
     };
-    let spec = spec.trim();
-    let five = match spec {
-        "@yearly" | "@annually" => "0 0 1 1 *",
-        "@monthly" => "0 0 1 * *",
-        "@weekly" => "0 0 * * 0",
-        "@daily" | "@midnight" => "0 0 * * *",
-        "@hourly" => "0 * * * *",
-        s if s.starts_with("@every ") => {
-            let d = go_duration(s.trim_start_matches("@every ").trim())?;
-            // robfig's Every: at least one second, rounded down to whole seconds.
-            let secs = d.as_secs().max(1);
-            return Ok(Schedule::Every {
-                delay: SignedDuration::from_secs(secs),
-            });
-        }
-        s if s.starts_with('@') => return Err(format!("unrecognized descriptor: {s}")),
-        s => s,
-    };
-    let f: Vec<&str> = five.split_whitespace().collect();
-    if f.len() != 5 {
-        return Err(format!(
-            "expected exactly 5 fields, found {}: [{}]",
-            f.len(),
-            f.join(" ")
-        ));
+    match parse_spec(spec.trim())? {
+        // robfig's Every: at least one second, rounded down to whole seconds.
+        CronSpec::Every(nanos) => Ok(Schedule::Every {
+            delay: SignedDuration::from_secs((nanos / 1_000_000_000).max(1)),
+        }),
+        CronSpec::Fields([minute, hour, dom, month, dow]) => Ok(Schedule::Spec {
+            minute,
+            hour,
+            dom,
+            month,
+            dow,
+            tz,
+        }),
     }
-    Ok(Schedule::Spec {
-        minute: field(f[0], &MINUTE)?,
-        hour: field(f[1], &HOUR)?,
-        dom: field(f[2], &DOM)?,
-        month: field(f[3], &MONTH)?,
-        dow: field(f[4], &DOW)?,
-        tz,
-    })
 }
 
 fn day_matches(dom: u64, dow: u64, t: &Zoned) -> bool {
