@@ -4,7 +4,9 @@
 //! ready), owned by the Service so the garbage collector removes them with it. A Service
 //! whose pods give no endpoint keeps one empty placeholder slice.
 
-use super::subsets::{belongs_in_slice, endpoint_port, resolve_target_port};
+use super::subsets::{
+    belongs_in_slice, endpoint_port, ports_of, publishes_not_ready, resolve_target_port,
+};
 use crate::api::error::ApiResult;
 use crate::api::kinds::KindInfo;
 use crate::api::object::ObjectExt;
@@ -59,15 +61,8 @@ pub fn desired<'a>(
     service: &Value,
     pods: impl IntoIterator<Item = &'a Value>,
 ) -> Vec<SliceContent> {
-    let publish_not_ready = service
-        .pointer("/spec/publishNotReadyAddresses")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let service_ports: Vec<&Value> = service
-        .pointer("/spec/ports")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().collect())
-        .unwrap_or_default();
+    let publish_not_ready = publishes_not_ready(service);
+    let service_ports = ports_of(service);
     let mut groups: BTreeMap<String, SliceContent> = BTreeMap::new();
     for pod in pods {
         if !belongs_in_slice(pod) {

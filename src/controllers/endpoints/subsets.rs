@@ -111,6 +111,23 @@ fn sort_key_ip(a: &Value) -> (Option<std::net::IpAddr>, String) {
     (ip.parse().ok(), ip.to_string())
 }
 
+/// `spec.publishNotReadyAddresses`.
+pub(super) fn publishes_not_ready(service: &Value) -> bool {
+    service
+        .pointer("/spec/publishNotReadyAddresses")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// `spec.ports`.
+pub(super) fn ports_of(service: &Value) -> Vec<&Value> {
+    service
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default()
+}
+
 /// One subset being built: its ports, ready and not-ready addresses.
 type Group = (Vec<Value>, Vec<Value>, Vec<Value>);
 
@@ -119,15 +136,8 @@ pub fn compute_subsets<'a>(
     service: &Value,
     pods: impl IntoIterator<Item = &'a Value>,
 ) -> Vec<Value> {
-    let publish_not_ready = service
-        .pointer("/spec/publishNotReadyAddresses")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let service_ports: Vec<&Value> = service
-        .pointer("/spec/ports")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().collect())
-        .unwrap_or_default();
+    let publish_not_ready = publishes_not_ready(service);
+    let service_ports = ports_of(service);
     // Resolved port list (as canonical JSON text for grouping) → its subset.
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     for pod in pods {
