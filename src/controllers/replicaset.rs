@@ -411,10 +411,7 @@ impl Reconciler for ReplicaSetController {
     }
 
     fn watches(&self) -> Vec<&'static KindInfo> {
-        ["replicasets", "replicationcontrollers", "pods"]
-            .iter()
-            .filter_map(|k| kinds::lookup(k))
-            .collect()
+        crate::controllers::runtime::kinds_named(&["replicasets", "replicationcontrollers", "pods"])
     }
 
     fn keys_for(&self, kind: &'static KindInfo, event: &SharedWatchEvent) -> Vec<ObjectKey> {

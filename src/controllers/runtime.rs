@@ -47,6 +47,29 @@ pub trait Reconciler: Send + Sync + 'static {
     }
 }
 
+/// The kinds with these resource names, for `Reconciler::watches`.
+pub fn kinds_named(names: &[&str]) -> Vec<&'static KindInfo> {
+    names.iter().filter_map(|k| kinds::lookup(k)).collect()
+}
+
+/// `keys_for` of a controller that also watches what it owns: a change of one of its own
+/// objects is that object's key; a change of an object of `owned_kind` is the key of its
+/// controller of `owner_kind`, if it has one.
+pub fn owner_keys(
+    kind: &'static KindInfo,
+    event: &SharedWatchEvent,
+    owned_kind: &str,
+    owner_kind: &str,
+) -> Vec<ObjectKey> {
+    let obj = &event.object;
+    if kind.kind != owned_kind {
+        return vec![ObjectKey::new(kind, obj.namespace(), obj.name())];
+    }
+    crate::controllers::podcontrol::controller_key(obj, owner_kind)
+        .into_iter()
+        .collect()
+}
+
 /// The kind of a store key (`deployments.apps` → Deployment).
 pub fn kind_of_key(key: &ObjectKey) -> Option<&'static KindInfo> {
     kinds::lookup(&key.resource)

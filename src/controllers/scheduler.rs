@@ -330,10 +330,7 @@ impl Reconciler for Scheduler {
     }
 
     fn watches(&self) -> Vec<&'static KindInfo> {
-        ["pods", "nodes"]
-            .iter()
-            .filter_map(|k| kinds::lookup(k))
-            .collect()
+        crate::controllers::runtime::kinds_named(&["pods", "nodes"])
     }
 
     fn keys_for(&self, kind: &'static KindInfo, event: &SharedWatchEvent) -> Vec<ObjectKey> {

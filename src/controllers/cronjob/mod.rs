@@ -520,10 +520,7 @@ impl Reconciler for CronJobController {
     }
 
     fn watches(&self) -> Vec<&'static KindInfo> {
-        ["cronjobs", "jobs"]
-            .iter()
-            .filter_map(|k| kinds::lookup(k))
-            .collect()
+        crate::controllers::runtime::kinds_named(&["cronjobs", "jobs"])
     }
 
     fn keys_for(
@@ -531,13 +528,7 @@ impl Reconciler for CronJobController {
         kind: &'static KindInfo,
         event: &crate::api::request::SharedWatchEvent,
     ) -> Vec<ObjectKey> {
-        let obj = &event.object;
-        if kind.kind != "Job" {
-            return vec![ObjectKey::new(kind, obj.namespace(), obj.name())];
-        }
-        podcontrol::controller_key(obj, "CronJob")
-            .into_iter()
-            .collect()
+        crate::controllers::runtime::owner_keys(kind, event, "Job", "CronJob")
     }
 
     async fn reconcile(&self, cluster: &dyn Cluster, key: &ObjectKey) -> ApiResult<Action> {

@@ -108,10 +108,7 @@ impl Reconciler for DaemonSetController {
     }
 
     fn watches(&self) -> Vec<&'static KindInfo> {
-        ["daemonsets", "pods", "nodes"]
-            .iter()
-            .filter_map(|k| kinds::lookup(k))
-            .collect()
+        crate::controllers::runtime::kinds_named(&["daemonsets", "pods", "nodes"])
     }
 
     fn keys_for(&self, kind: &'static KindInfo, event: &SharedWatchEvent) -> Vec<ObjectKey> {

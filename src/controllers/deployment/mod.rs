@@ -52,10 +52,7 @@ impl Reconciler for DeploymentController {
     }
 
     fn watches(&self) -> Vec<&'static KindInfo> {
-        ["deployments", "replicasets", "pods"]
-            .iter()
-            .filter_map(|k| kinds::lookup(k))
-            .collect()
+        crate::controllers::runtime::kinds_named(&["deployments", "replicasets", "pods"])
     }
 
     fn keys_for(&self, kind: &'static KindInfo, event: &SharedWatchEvent) -> Vec<ObjectKey> {

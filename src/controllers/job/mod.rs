@@ -550,10 +550,7 @@ impl Reconciler for JobController {
     }
 
     fn watches(&self) -> Vec<&'static KindInfo> {
-        ["jobs", "pods"]
-            .iter()
-            .filter_map(|k| kinds::lookup(k))
-            .collect()
+        crate::controllers::runtime::kinds_named(&["jobs", "pods"])
     }
 
     fn keys_for(
@@ -561,11 +558,7 @@ impl Reconciler for JobController {
         kind: &'static KindInfo,
         event: &crate::api::request::SharedWatchEvent,
     ) -> Vec<ObjectKey> {
-        let obj = &event.object;
-        if kind.kind != "Pod" {
-            return vec![ObjectKey::new(kind, obj.namespace(), obj.name())];
-        }
-        podcontrol::controller_key(obj, "Job").into_iter().collect()
+        crate::controllers::runtime::owner_keys(kind, event, "Pod", "Job")
     }
 
     async fn reconcile(&self, cluster: &dyn Cluster, key: &ObjectKey) -> ApiResult<Action> {

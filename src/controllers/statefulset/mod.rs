@@ -243,10 +243,7 @@ impl Reconciler for StatefulSetController {
     }
 
     fn watches(&self) -> Vec<&'static KindInfo> {
-        ["statefulsets", "pods"]
-            .iter()
-            .filter_map(|k| kinds::lookup(k))
-            .collect()
+        crate::controllers::runtime::kinds_named(&["statefulsets", "pods"])
     }
 
     fn keys_for(&self, kind: &'static KindInfo, event: &SharedWatchEvent) -> Vec<ObjectKey> {
