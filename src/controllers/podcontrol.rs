@@ -384,6 +384,54 @@ where
     (successes, None)
 }
 
+/// Delete `pod`, one of `owner`'s, as Kubernetes' PodControl does: only that very pod (uid
+/// precondition), a SuccessfulDelete or FailedDelete event on the owner from `component`;
+/// a pod already gone is not an error.
+pub async fn delete_pod(
+    cluster: &dyn Cluster,
+    component: &str,
+    owner: &Value,
+    pod: &Value,
+) -> ApiResult<()> {
+    let kind = kinds::lookup("pods").ok_or_else(|| ApiError::internal("pods kind missing"))?;
+    let opts = crate::api::request::DeleteOptions {
+        precondition_uid: Some(pod.uid().to_string()),
+        ..Default::default()
+    };
+    match cluster
+        .delete(kind, pod.namespace(), pod.name(), &opts)
+        .await
+    {
+        Ok(_) => {
+            let msg = format!("Deleted pod: {}", pod.name());
+            record(
+                cluster,
+                component,
+                owner,
+                EventKind::Normal,
+                "SuccessfulDelete",
+                &msg,
+            )
+            .await;
+            Ok(())
+        }
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => {
+            let msg = format!("Error deleting: {}", e.message);
+            record(
+                cluster,
+                component,
+                owner,
+                EventKind::Warning,
+                "FailedDelete",
+                &msg,
+            )
+            .await;
+            Err(e)
+        }
+    }
+}
+
 /// Record an event about `obj` from `component` (`replicaset-controller`); a failure is only
 /// logged: an event must never stop the work it describes.
 pub async fn record(

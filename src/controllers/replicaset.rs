@@ -14,7 +14,7 @@
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::kinds::{self, KindInfo};
 use crate::api::object::{ObjectExt, ObjectKey};
-use crate::api::request::{DeleteOptions, EventType, ListOptions, SharedWatchEvent, WriteOptions};
+use crate::api::request::{EventType, ListOptions, SharedWatchEvent, WriteOptions};
 use crate::api::selector::LabelSelector;
 use crate::cluster::Cluster;
 use crate::cluster::events::EventKind;
@@ -207,52 +207,14 @@ impl ReplicaSetController {
             Err(e) => return Some(e),
         };
         podcontrol::rank_for_deletion(&mut pods, &related, jiff::Timestamp::now());
-        let Some(pod_kind) = kinds::lookup("pods") else {
-            return Some(ApiError::internal("pods kind missing"));
-        };
-        let deletes = pods.iter().take(count).map(|pod| async move {
-            let opts = DeleteOptions {
-                precondition_uid: Some(pod.uid().to_string()),
-                ..Default::default()
-            };
-            match cluster
-                .delete(pod_kind, pod.namespace(), pod.name(), &opts)
-                .await
-            {
-                Ok(_) => {
-                    let msg = format!("Deleted pod: {}", pod.name());
-                    podcontrol::record(
-                        cluster,
-                        component(kind),
-                        owner,
-                        EventKind::Normal,
-                        "SuccessfulDelete",
-                        &msg,
-                    )
-                    .await;
-                    None
-                }
-                Err(e) if e.is_not_found() => None,
-                Err(e) => {
-                    let msg = format!("Error deleting: {}", e.message);
-                    podcontrol::record(
-                        cluster,
-                        component(kind),
-                        owner,
-                        EventKind::Warning,
-                        "FailedDelete",
-                        &msg,
-                    )
-                    .await;
-                    Some(e)
-                }
-            }
-        });
+        let deletes = pods
+            .iter()
+            .take(count)
+            .map(|pod| podcontrol::delete_pod(cluster, component(kind), owner, pod));
         futures::future::join_all(deletes)
             .await
             .into_iter()
-            .flatten()
-            .next()
+            .find_map(Result::err)
     }
 
     /// Claim pods, then create or delete to reach `spec.replicas` (at most BURST_REPLICAS

@@ -4,7 +4,7 @@
 use super::*;
 use crate::api::kinds::lookup;
 use crate::api::object::OwnerReference;
-use crate::api::request::{EventType, Patch, SharedWatchEvent};
+use crate::api::request::{DeleteOptions, EventType, Patch, SharedWatchEvent};
 use crate::controllers::podcontrol::tests::cluster;
 use crate::controllers::test_support::{active, pods};
 use serde_json::json;

@@ -13,7 +13,7 @@ pub mod plan;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::kinds::{self, KindInfo};
 use crate::api::object::{ObjectExt, ObjectKey};
-use crate::api::request::{DeleteOptions, EventType, ListOptions, SharedWatchEvent, WriteOptions};
+use crate::api::request::{EventType, ListOptions, SharedWatchEvent, WriteOptions};
 use crate::api::selector::LabelSelector;
 use crate::cluster::Cluster;
 use crate::cluster::events::EventKind;
@@ -77,26 +77,7 @@ async fn run_step(
                 );
                 record(cluster, ds, EventKind::Warning, "FailedDaemonPod", &msg).await;
             }
-            let opts = DeleteOptions {
-                precondition_uid: Some(pod.uid().to_string()),
-                ..Default::default()
-            };
-            match cluster
-                .delete(kind("pods")?, pod.namespace(), &name, &opts)
-                .await
-            {
-                Ok(_) => {
-                    let msg = format!("Deleted pod: {name}");
-                    record(cluster, ds, EventKind::Normal, "SuccessfulDelete", &msg).await;
-                    Ok(())
-                }
-                Err(e) if e.is_not_found() => Ok(()),
-                Err(e) => {
-                    let msg = format!("Error deleting: {}", e.message);
-                    record(cluster, ds, EventKind::Warning, "FailedDelete", &msg).await;
-                    Err(e)
-                }
-            }
+            podcontrol::delete_pod(cluster, COMPONENT, ds, pod).await
         }
     }
 }

@@ -20,7 +20,7 @@ pub mod ttl;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::kinds::{self, KindInfo};
 use crate::api::object::{ObjectExt, ObjectKey, now_rfc3339};
-use crate::api::request::{DeleteOptions, ListOptions, WriteOptions};
+use crate::api::request::{ListOptions, WriteOptions};
 use crate::cluster::Cluster;
 use crate::cluster::events::EventKind;
 use crate::controllers::podcontrol::{self, BURST_REPLICAS};
@@ -127,47 +127,9 @@ async fn delete_pods(
     job: &Value,
     pods: &[Arc<Value>],
 ) -> (i64, Option<ApiError>) {
-    let Ok(kind) = pods_kind() else {
-        return (0, Some(ApiError::internal("pods kind missing")));
-    };
-    let deletes = pods.iter().map(|pod| async move {
-        let opts = DeleteOptions {
-            precondition_uid: Some(pod.uid().to_string()),
-            ..Default::default()
-        };
-        match cluster
-            .delete(kind, pod.namespace(), pod.name(), &opts)
-            .await
-        {
-            Ok(_) => {
-                let msg = format!("Deleted pod: {}", pod.name());
-                podcontrol::record(
-                    cluster,
-                    COMPONENT,
-                    job,
-                    EventKind::Normal,
-                    "SuccessfulDelete",
-                    &msg,
-                )
-                .await;
-                Ok(())
-            }
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => {
-                let msg = format!("Error deleting: {}", e.message);
-                podcontrol::record(
-                    cluster,
-                    COMPONENT,
-                    job,
-                    EventKind::Warning,
-                    "FailedDelete",
-                    &msg,
-                )
-                .await;
-                Err(e)
-            }
-        }
-    });
+    let deletes = pods
+        .iter()
+        .map(|pod| podcontrol::delete_pod(cluster, COMPONENT, job, pod));
     let mut n = 0;
     let mut first = None;
     for r in futures::future::join_all(deletes).await {
