@@ -529,12 +529,14 @@ fn userspace_proxy(backend: SocketAddr) -> SocketAddr {
     addr
 }
 
-/// The benchmark: connection rate and throughput from the host through a ClusterIP
-/// (one endpoint, so both paths reach the same server) versus directly to the pod IP, and
-/// through a userspace relay for the design choice. Prints the numbers; fails if the
-/// ClusterIP path loses more than half of either.
+/// The benchmark, a measurement rather than a check (timings assert nothing here):
+/// connection rate and throughput from the host through a ClusterIP (one endpoint, so both
+/// paths reach the same server) versus directly to the pod IP, and through a userspace relay
+/// for the design choice. Run it on purpose, as root:
+/// `cargo test --release --test services -- --ignored --nocapture cluster_ip_costs`.
 #[test]
-fn cluster_ip_costs_little_versus_direct_as_root() {
+#[ignore = "a benchmark: run with --ignored --nocapture"]
+fn cluster_ip_costs_as_root() {
     assert!(
         nix::unistd::geteuid().is_root(),
         "this test programs nftables and network namespaces: run it as root"
@@ -559,14 +561,6 @@ fn cluster_ip_costs_little_versus_direct_as_root() {
     let (u_rate, u_tput) = measure(user);
     eprintln!(
         "direct:          {d_rate:8.0} connections/s {d_tput:8.0} MiB/s\nClusterIP (nft): {v_rate:8.0} connections/s {v_tput:8.0} MiB/s\nuserspace proxy: {u_rate:8.0} connections/s {u_tput:8.0} MiB/s"
-    );
-    assert!(
-        v_rate > d_rate * 0.5,
-        "ClusterIP rate {v_rate:.0}/s vs direct {d_rate:.0}/s"
-    );
-    assert!(
-        v_tput > d_tput * 0.5,
-        "ClusterIP {v_tput:.0} MiB/s vs direct {d_tput:.0} MiB/s"
     );
 }
 
