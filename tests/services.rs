@@ -346,15 +346,10 @@ fn cluster_ip_balances_sticks_follows_endpoints_and_rejects_as_root() {
     let mut none = net.service(&[]);
     none.node_port = Some(31080);
     net.proxy.sync(&[none]).expect("sync none");
+    // A refusal, not a timeout (a blackhole would time out): the error kind tells.
     for addr in [vip, via_lo] {
-        let start = Instant::now();
         let err = ask(addr).expect_err("no endpoints must refuse");
         assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{addr}: {err}");
-        assert!(
-            start.elapsed() < Duration::from_millis(500),
-            "{addr}: {:?}",
-            start.elapsed()
-        );
     }
 
     // Chains and affinity sets of the gone endpoints were deleted, not left behind.
@@ -718,8 +713,6 @@ spec:
         None,
         "no endpoints left"
     );
-    let start = Instant::now();
     let err = ask(vip).expect_err("no endpoints must refuse");
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
-    assert!(start.elapsed() < Duration::from_millis(500));
 }
